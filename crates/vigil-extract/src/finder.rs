@@ -1,0 +1,288 @@
+//! Finds indicators in text. The text is refanged first, every pattern runs
+//! on the refanged copy, and each match is mapped back to the original bytes.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
+use crate::normalize::{is_plausible_tld, normalize_domain, normalize_url};
+use crate::refang::Refanged;
+use crate::{Extraction, Finding, IndicatorKind, Span, detect_language};
+
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:https?|ftp)://[\p{L}\p{N}.\-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?")
+        .expect("URL pattern compiles")
+});
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}\b")
+        .expect("e-mail pattern compiles")
+});
+static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}\b").expect("domain pattern compiles")
+});
+static HASHTAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"#[\p{L}\p{M}\p{N}_]+").expect("hashtag pattern compiles"));
+static HANDLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles"));
+static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9A-Fa-f]{32,64}\b").expect("hash pattern compiles"));
+
+/// Every indicator in `text`, and its language.
+pub fn extract(text: &str) -> Extraction {
+    let refanged = Refanged::new(text);
+    let scanned = refanged.text.as_ref();
+    let mut finder = Finder { refanged: &refanged, taken: Vec::new(), findings: Vec::new() };
+
+    for found in URL.find_iter(scanned) {
+        let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
+        finder.url(&scanned[span.start..span.end], span);
+    }
+    for found in EMAIL.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        if finder.is_free(span) {
+            finder.take(span, IndicatorKind::Email, found.as_str().to_lowercase());
+        }
+    }
+    for found in DOMAIN.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        if finder.is_free(span) && !touches(scanned, span, &['@', '/', '.', '-', '_']) {
+            finder.bare_domain(found.as_str(), span);
+        }
+    }
+    for found in HASHTAG.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let tag = &found.as_str()[1..];
+        let preceded_by_word = scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_&#/".contains(c));
+        if finder.is_free(span) && !preceded_by_word && tag.chars().any(char::is_alphabetic) {
+            finder.take(span, IndicatorKind::Hashtag, tag.to_lowercase());
+        }
+    }
+    for found in HANDLE.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let preceded_by_word = scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
+        if finder.is_free(span) && !preceded_by_word {
+            finder.handle(scanned, &found.as_str()[1..], span);
+        }
+    }
+    for found in HEX.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let kind = match found.len() {
+            32 => IndicatorKind::Md5,
+            40 => IndicatorKind::Sha1,
+            64 => IndicatorKind::Sha256,
+            _ => continue,
+        };
+        // A real digest has both letters and digits with near certainty;
+        // requiring both keeps long numbers and words out.
+        let hex = found.as_str();
+        if finder.is_free(span) && hex.bytes().any(|b| b.is_ascii_digit()) && hex.bytes().any(|b| b.is_ascii_alphabetic()) {
+            finder.take(span, kind, hex.to_ascii_lowercase());
+        }
+    }
+
+    let mut findings = finder.findings;
+    findings.sort_by(|a, b| (a.span, a.kind).cmp(&(b.span, b.kind)));
+    let language = detect_language(&text_without(text, &findings));
+    Extraction { language, findings }
+}
+
+struct Finder<'r, 'a> {
+    refanged: &'r Refanged<'a>,
+    /// Ranges of the refanged text already claimed by an indicator, so that
+    /// a domain inside a URL or an @ inside an e-mail is not found twice.
+    taken: Vec<Span>,
+    findings: Vec<Finding>,
+}
+
+impl Finder<'_, '_> {
+    fn is_free(&self, span: Span) -> bool {
+        !self.taken.iter().any(|taken| taken.start < span.end && span.start < taken.end)
+    }
+
+    fn take(&mut self, span: Span, kind: IndicatorKind, value: String) {
+        self.taken.push(span);
+        self.push(span, kind, value);
+    }
+
+    fn push(&mut self, span: Span, kind: IndicatorKind, value: String) {
+        self.findings.push(Finding { kind, value, span: self.refanged.original_span(span) });
+    }
+
+    fn url(&mut self, candidate: &str, span: Span) {
+        let Some(url) = normalize_url(candidate) else { return };
+        self.taken.push(span);
+        if let Some(host) = url.host_str().filter(|_| matches!(url.host(), Some(url::Host::Domain(_)))) {
+            self.push(span, IndicatorKind::Domain, host.to_owned());
+        }
+        if let Some((platform, handle)) = account_of_url(&url) {
+            self.push(span, IndicatorKind::Account, format!("{platform}:{handle}"));
+        }
+        self.push(span, IndicatorKind::Url, url.into());
+    }
+
+    /// A domain written without a scheme. Defanged ones are always taken;
+    /// plain ones only with a plausible top-level domain written in lowercase,
+    /// so that file names (`rapport.pdf`) and missing spaces after a full stop
+    /// (`fin.Le`) are not.
+    fn bare_domain(&mut self, candidate: &str, span: Span) {
+        let tld = candidate.rsplit('.').next().unwrap_or_default();
+        let defanged = self.refanged.was_defanged(span);
+        let plausible = defanged || (is_plausible_tld(tld) && tld.chars().all(|c| c.is_lowercase()));
+        if !plausible {
+            return;
+        }
+        if let Some(domain) = normalize_domain(candidate) {
+            self.take(span, IndicatorKind::Domain, domain);
+        }
+    }
+
+    /// A bare @handle is an account when its sentence names exactly one
+    /// platform and the handle is valid there; otherwise it is a handle.
+    fn handle(&mut self, scanned: &str, handle: &str, span: Span) {
+        let sentence = sentence_around(scanned, span).to_lowercase();
+        let mut named = PLATFORM_MENTIONS.iter().filter(|(word, _)| sentence.contains(word)).map(|(_, platform)| *platform);
+        let first: Option<Platform> = named.next();
+        let platform = first.filter(|first| named.all(|other| other == *first));
+        match platform.and_then(|platform| normalize_account_handle(platform, handle).map(|h| (platform, h))) {
+            Some((platform, handle)) => self.take(span, IndicatorKind::Account, format!("{platform}:{handle}")),
+            None => self.take(span, IndicatorKind::Handle, handle.to_ascii_lowercase()),
+        }
+    }
+}
+
+/// Cuts sentence punctuation and unbalanced closing brackets off the end of
+/// a URL match: "see (https://example.org/a)." ends at "a".
+fn trim_url_end(text: &str, mut span: Span) -> Span {
+    loop {
+        let url = &text[span.start..span.end];
+        let Some(last) = url.chars().next_back() else { return span };
+        let unbalanced = |open: char, close: char| last == close && url.matches(open).count() < url.matches(close).count();
+        let trim = ".,;:!?'\"".contains(last) || unbalanced('(', ')') || unbalanced('[', ']');
+        if !trim {
+            return span;
+        }
+        span.end -= last.len_utf8();
+    }
+}
+
+fn touches(text: &str, span: Span, neighbours: &[char]) -> bool {
+    let before = text[..span.start].chars().next_back();
+    let after = text[span.end..].chars().next();
+    before.is_some_and(|c| neighbours.contains(&c)) || after.is_some_and(|c| c != '.' && neighbours.contains(&c))
+}
+
+/// The sentence (or line) that contains `span`.
+fn sentence_around(text: &str, span: Span) -> &str {
+    let is_end = |c: char| matches!(c, '\n' | '!' | '?' | '؟' | '。');
+    let start = text[..span.start].rfind(is_end).map_or(0, |i| i + 1);
+    let end = text[span.end..].find(is_end).map_or(text.len(), |i| span.end + i);
+    &text[start..end]
+}
+
+/// The text with every finding blanked out, so that URLs and handles do not
+/// sway language detection.
+fn text_without(text: &str, findings: &[Finding]) -> String {
+    let mut kept = String::with_capacity(text.len());
+    let mut position = 0;
+    for finding in findings {
+        if finding.span.start >= position {
+            kept.push_str(&text[position..finding.span.start]);
+            kept.push(' ');
+            position = finding.span.end;
+        } else {
+            position = position.max(finding.span.end);
+        }
+    }
+    kept.push_str(&text[position.min(text.len())..]);
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: &[(IndicatorKind, &str, &str)]) {
+        let found: Vec<(IndicatorKind, String, String)> = extract(text)
+            .findings
+            .into_iter()
+            .map(|f| (f.kind, f.value, text[f.span.start..f.span.end].to_owned()))
+            .collect();
+        let expected: Vec<(IndicatorKind, String, String)> =
+            expected.iter().map(|(k, v, s)| (*k, v.to_string(), s.to_string())).collect();
+        assert_eq!(found, expected, "extracting from {text:?}");
+    }
+
+    use IndicatorKind::*;
+
+    #[test]
+    fn urls_defanged_or_not_with_their_domains() {
+        check(
+            "Voir hxxps://exemple[.]org/x et https://Example.NET:443/a?utm_source=t&id=2.",
+            &[
+                (Url, "https://exemple.org/x", "hxxps://exemple[.]org/x"),
+                (Domain, "exemple.org", "hxxps://exemple[.]org/x"),
+                (Url, "https://example.net/a?id=2", "https://Example.NET:443/a?utm_source=t&id=2"),
+                (Domain, "example.net", "https://Example.NET:443/a?utm_source=t&id=2"),
+            ],
+        );
+        check("(see https://example.org/a_(b))", &[
+            (Url, "https://example.org/a_(b)", "https://example.org/a_(b)"),
+            (Domain, "example.org", "https://example.org/a_(b)"),
+        ]);
+    }
+
+    #[test]
+    fn profile_urls_yield_accounts() {
+        check(
+            "canal: https://t.me/Example_Channel",
+            &[
+                (Url, "https://t.me/Example_Channel", "https://t.me/Example_Channel"),
+                (Domain, "t.me", "https://t.me/Example_Channel"),
+                (Account, "telegram:example_channel", "https://t.me/Example_Channel"),
+            ],
+        );
+    }
+
+    #[test]
+    fn bare_domains_but_not_file_names() {
+        check("site exemple[.]org et rapport.pdf, photo.jpg, v1.2.3", &[(Domain, "exemple.org", "exemple[.]org")]);
+        check("mirror at example.org now", &[(Domain, "example.org", "example.org")]);
+        check("fin de phrase.Le reste", &[]);
+    }
+
+    #[test]
+    fn emails_hashtags_and_handles() {
+        check(
+            "write to Contact@Example.org #Appel #النصر #1 a#b",
+            &[(Email, "contact@example.org", "Contact@Example.org"), (Hashtag, "appel", "#Appel"), (Hashtag, "النصر", "#النصر")],
+        );
+        check("suivez @Example_User", &[(Handle, "example_user", "@Example_User")]);
+        check("sur Telegram: @Example_Channel", &[(Account, "telegram:example_channel", "@Example_Channel")]);
+        check("on twitter and telegram: @example_user", &[(Handle, "example_user", "@example_user")]);
+    }
+
+    #[test]
+    fn file_hashes() {
+        let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        check(&format!("media {sha}"), &[(Sha256, sha, sha)]);
+        check("d41d8cd98f00b204e9800998ecf8427e", &[(Md5, "d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e")]);
+        check("12345678901234567890123456789012", &[]);
+    }
+
+    #[test]
+    fn arabic_text_touching_indicators() {
+        check(
+            "انضموا\u{200F} hxxps://example[.]org/a",
+            &[(Url, "https://example.org/a", "hxxps://example[.]org/a"), (Domain, "example.org", "hxxps://example[.]org/a")],
+        );
+    }
+
+    #[test]
+    fn spans_always_slice_the_original() {
+        for text in ["", "@", "#", "hxxp", "[.]", "é@x.fr", "ا@ب", "x[.]y[.]z", "\u{200B}@a\u{200B}"] {
+            for finding in extract(text).findings {
+                assert!(text.get(finding.span.start..finding.span.end).is_some(), "{text:?} {finding:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Indicators, language and evidence spans out of free text.
+//!
+//! Every tip, every ingested post and every content check goes through this
+//! crate, and so do look-ups: [`normalize`] gives a raw value the same form
+//! [`extract`] gives it in text, so one indicator has one value everywhere.
+//!
+//! The crate is pure: text in, findings out. It does no I/O, has no async and
+//! knows nothing of gRPC or storage.
+
+mod account;
+mod finder;
+mod indicator;
+mod language;
+mod normalize;
+mod refang;
+mod search_text;
+
+pub use account::{Platform, normalize_account_handle};
+pub use finder::extract;
+pub use indicator::{Extraction, Finding, IndicatorKind, Span};
+pub use language::{Language, detect_language};
+pub use normalize::{NormalizeError, normalize};
+pub use search_text::fold_for_search;

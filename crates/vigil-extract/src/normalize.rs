@@ -1,0 +1,175 @@
+//! One normalized form per indicator, shared by extraction and look-ups.
+
+use thiserror::Error;
+use url::Url;
+
+use crate::account::{Platform, account_of_url, normalize_account_handle};
+use crate::refang::Refanged;
+use crate::IndicatorKind;
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("value is empty")]
+    Empty,
+    #[error("value is not a valid {kind}: {why}")]
+    Invalid { kind: IndicatorKind, why: &'static str },
+}
+
+/// Parameters that only say who shared a link or how it was found.
+const TRACKING_PARAMETERS: &[&str] =
+    &["fbclid", "gclid", "dclid", "msclkid", "igshid", "igsh", "si", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "yclid"];
+
+/// The normalized value of a raw indicator, exactly as [`crate::extract`]
+/// would give it. Accepts defanged input, and for accounts either
+/// `platform:handle` or a profile URL.
+pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeError> {
+    let refanged = Refanged::new(raw.trim());
+    let value = refanged.text.as_ref();
+    if value.is_empty() {
+        return Err(NormalizeError::Empty);
+    }
+    let invalid = |why| NormalizeError::Invalid { kind, why };
+    match kind {
+        IndicatorKind::Url => {
+            let has_scheme = ["http://", "https://", "ftp://"].iter().any(|s| value.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)));
+            if !has_scheme {
+                return Err(invalid("it must start with http://, https:// or ftp://"));
+            }
+            normalize_url(value).map(String::from).ok_or(invalid("it does not parse as a URL with a host"))
+        }
+        IndicatorKind::Domain => {
+            normalize_domain(value.strip_suffix('.').unwrap_or(value)).ok_or(invalid("it is not a host name"))
+        }
+        IndicatorKind::Email => {
+            let (local, domain) = value.rsplit_once('@').ok_or(invalid("it has no '@'"))?;
+            let domain = normalize_domain(domain).ok_or(invalid("its domain is not a host name"))?;
+            if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '@') {
+                return Err(invalid("its local part is empty or has spaces"));
+            }
+            Ok(format!("{}@{domain}", local.to_lowercase()))
+        }
+        IndicatorKind::Hashtag => {
+            let tag = value.strip_prefix('#').unwrap_or(value);
+            let valid = tag.chars().all(|c| c.is_alphanumeric() || c == '_' || is_mark(c)) && tag.chars().any(char::is_alphabetic);
+            valid.then(|| tag.to_lowercase()).ok_or(invalid("it must be letters, digits and '_' with at least one letter"))
+        }
+        IndicatorKind::Handle => {
+            let handle = value.strip_prefix('@').unwrap_or(value);
+            let valid = !handle.is_empty() && handle.len() <= 64 && handle.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+            valid.then(|| handle.to_ascii_lowercase()).ok_or(invalid("it must be 1 to 64 ASCII letters, digits, '_' or '.'"))
+        }
+        IndicatorKind::Account => normalize_account(value).ok_or(invalid(
+            "it must be platform:handle (platform one of x, telegram, facebook, instagram, youtube, tiktok) or a profile URL",
+        )),
+        IndicatorKind::Md5 => normalize_hex(value, 32).ok_or(invalid("it must be 32 hex digits")),
+        IndicatorKind::Sha1 => normalize_hex(value, 40).ok_or(invalid("it must be 40 hex digits")),
+        IndicatorKind::Sha256 => normalize_hex(value, 64).ok_or(invalid("it must be 64 hex digits")),
+    }
+}
+
+fn normalize_account(value: &str) -> Option<String> {
+    if let Ok(url) = Url::parse(value) {
+        if url.has_host() {
+            let url = normalize_url(value)?;
+            return account_of_url(&url).map(|(platform, handle)| format!("{platform}:{handle}"));
+        }
+    }
+    let (platform, handle) = value.split_once(':')?;
+    let platform = Platform::from_name(&platform.to_ascii_lowercase())?;
+    normalize_account_handle(platform, handle).map(|handle| format!("{platform}:{handle}"))
+}
+
+/// A URL with scheme and host lowercased, internationalized hosts in
+/// punycode, the default port and tracking parameters dropped.
+pub(crate) fn normalize_url(candidate: &str) -> Option<Url> {
+    let mut url = Url::parse(candidate).ok()?;
+    url.host_str().filter(|host| !host.is_empty())?;
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(key, _)| !key.starts_with("utm_") && !TRACKING_PARAMETERS.contains(&key.as_ref()))
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url)
+}
+
+/// A host name in lowercase ASCII (punycode for internationalized names).
+pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
+    let ascii = url::Host::parse(candidate).ok()?;
+    let url::Host::Domain(domain) = ascii else { return None };
+    let labels_ok = domain.split('.').count() >= 2
+        && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
+    let tld_ok = domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
+    (labels_ok && tld_ok).then_some(domain)
+}
+
+/// Whether a top-level domain written in prose is likely a domain and not a
+/// file extension or a typo. Country codes are two letters; those that are
+/// also common file extensions are left to defanged forms and URLs.
+pub(crate) fn is_plausible_tld(tld: &str) -> bool {
+    const GENERIC: &[&str] = &[
+        "com", "net", "org", "info", "biz", "xyz", "online", "site", "top", "club", "app", "dev", "news", "live",
+        "blog", "shop", "store", "tech", "space", "website", "link", "click", "media", "world", "today", "life",
+        "press", "icu", "vip", "onion", "one", "pro", "mobi", "name", "asia", "cloud", "host", "fun", "social",
+        "tube", "video", "win", "network", "global", "center", "agency", "email", "digital",
+    ];
+    const FILE_EXTENSIONS: &[&str] = &["py", "sh", "md", "rs", "ps", "gz", "js", "ts", "cs", "db"];
+    let tld = tld.to_ascii_lowercase();
+    if tld.len() == 2 {
+        tld.bytes().all(|b| b.is_ascii_lowercase()) && !FILE_EXTENSIONS.contains(&tld.as_str())
+    } else {
+        GENERIC.contains(&tld.as_str())
+    }
+}
+
+fn normalize_hex(value: &str, digits: usize) -> Option<String> {
+    (value.len() == digits && value.bytes().all(|b| b.is_ascii_hexdigit())).then(|| value.to_ascii_lowercase())
+}
+
+fn is_mark(c: char) -> bool {
+    // Arabic diacritics (harakat) and the superscript alef.
+    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(kind: IndicatorKind, raw: &str, expected: Result<&str, ()>) {
+        assert_eq!(normalize(kind, raw).map_err(|_| ()), expected.map(str::to_owned), "normalizing {kind} {raw:?}");
+    }
+
+    #[test]
+    fn defanged_and_plain_forms_are_one_value() {
+        check(IndicatorKind::Url, "hxxps://exemple[.]org/x", Ok("https://exemple.org/x"));
+        check(IndicatorKind::Url, "HTTPS://EXEMPLE.ORG:443/x", Ok("https://exemple.org/x"));
+        check(IndicatorKind::Url, "https://exemple.org/x?utm_source=a&fbclid=b", Ok("https://exemple.org/x"));
+        check(IndicatorKind::Url, "https://münchen.example/", Ok("https://xn--mnchen-3ya.example/"));
+        check(IndicatorKind::Domain, "Exemple[.]ORG.", Ok("exemple.org"));
+        check(IndicatorKind::Email, "Name[@]Example[.]org", Ok("name@example.org"));
+        check(IndicatorKind::Hashtag, "#النصر", Ok("النصر"));
+        check(IndicatorKind::Handle, "@Example_User", Ok("example_user"));
+        check(IndicatorKind::Account, "telegram:@Example_Channel", Ok("telegram:example_channel"));
+        check(IndicatorKind::Account, "https://t.me/Example_Channel", Ok("telegram:example_channel"));
+        check(IndicatorKind::Account, "twitter:Example", Ok("x:example"));
+        check(IndicatorKind::Sha256, &"AB".repeat(32), Ok(&"ab".repeat(32)));
+    }
+
+    #[test]
+    fn rejects_what_is_not_the_kind() {
+        check(IndicatorKind::Url, "exemple.org/x", Err(()));
+        check(IndicatorKind::Url, "", Err(()));
+        check(IndicatorKind::Domain, "not a domain", Err(()));
+        check(IndicatorKind::Domain, "1.2.3.4", Err(()));
+        check(IndicatorKind::Hashtag, "#1", Err(()));
+        check(IndicatorKind::Account, "myspace:someone", Err(()));
+        check(IndicatorKind::Account, "https://t.me/joinchat/x", Err(()));
+        check(IndicatorKind::Md5, "xyz", Err(()));
+    }
+}

@@ -1,0 +1,183 @@
+//! Undoes the "defanging" analysts and propagandists apply to links
+//! (`hxxps://example[.]org`) and drops invisible characters that would split
+//! an indicator, while remembering where each byte came from so that spans
+//! point into the original text.
+
+use std::borrow::Cow;
+
+use crate::Span;
+
+/// A text made scannable, and the way back to the original's byte offsets.
+#[derive(Debug)]
+pub(crate) struct Refanged<'a> {
+    pub text: Cow<'a, str>,
+    /// For each byte of `text`, the original range it came from; `None` when
+    /// nothing was changed, so the common case costs nothing.
+    origin: Option<Vec<(u32, u32)>>,
+    /// Byte ranges of `text` that a replacement produced.
+    replaced: Vec<Span>,
+}
+
+impl<'a> Refanged<'a> {
+    pub fn new(original: &'a str) -> Refanged<'a> {
+        if !original.bytes().any(might_start_a_rewrite) {
+            return Refanged { text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
+        }
+        let mut text = String::with_capacity(original.len());
+        let mut origin = Vec::with_capacity(original.len());
+        let mut replaced = Vec::new();
+        let mut position = 0;
+        while position < original.len() {
+            let rest = &original[position..];
+            if let Some((consumed, replacement)) = rewrite_at(original, position) {
+                if !replacement.is_empty() {
+                    replaced.push(Span { start: text.len(), end: text.len() + replacement.len() });
+                }
+                text.push_str(replacement);
+                let source = (position as u32, (position + consumed) as u32);
+                origin.extend(std::iter::repeat_n(source, replacement.len()));
+                position += consumed;
+                continue;
+            }
+            let character = rest.chars().next().expect("position is on a char boundary inside the text");
+            let width = character.len_utf8();
+            text.push(character);
+            origin.extend((position..position + width).map(|byte| (byte as u32, byte as u32 + 1)));
+            position += width;
+        }
+        Refanged { text: Cow::Owned(text), origin: Some(origin), replaced }
+    }
+
+    /// The original byte range of a non-empty range of `text`.
+    pub fn original_span(&self, span: Span) -> Span {
+        match &self.origin {
+            None => span,
+            Some(origin) => Span { start: origin[span.start].0 as usize, end: origin[span.end - 1].1 as usize },
+        }
+    }
+
+    /// Whether a replacement produced any byte of `span` (of `text`).
+    pub fn was_defanged(&self, span: Span) -> bool {
+        self.replaced.iter().any(|replaced| replaced.start < span.end && span.start < replaced.end)
+    }
+}
+
+fn might_start_a_rewrite(byte: u8) -> bool {
+    // Brackets start "[.]"-style tokens, h/f start hxxp/fxp, and every
+    // invisible or full-width character starts with a byte >= 0xE0.
+    matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F') || byte >= 0xE0
+}
+
+/// Bracketed tokens, matched without regard to ASCII case.
+const BRACKETED: &[(&str, &str)] = &[
+    ("[.]", "."),
+    ("(.)", "."),
+    ("{.}", "."),
+    ("[dot]", "."),
+    ("(dot)", "."),
+    ("{dot}", "."),
+    ("[:]", ":"),
+    ("[://]", "://"),
+    ("[@]", "@"),
+    ("(@)", "@"),
+    ("[at]", "@"),
+];
+
+/// Characters that are dropped: zero-width characters and bidirectional
+/// controls, which hide nothing from a reader but split a token for a scanner.
+const INVISIBLE: &[char] = &[
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}',
+    '\u{202E}', '\u{2060}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}', '\u{FEFF}',
+];
+
+/// The rewrite that applies at `position`, as (bytes consumed, replacement).
+fn rewrite_at(original: &str, position: usize) -> Option<(usize, &'static str)> {
+    let rest = &original.as_bytes()[position..];
+    match rest[0] {
+        b'[' | b'(' | b'{' => BRACKETED
+            .iter()
+            .find(|(token, _)| starts_with_ignore_ascii_case(rest, token.as_bytes()))
+            .map(|(token, replacement)| (token.len(), *replacement)),
+        b'h' | b'H' | b'f' | b'F' => defanged_scheme(original, position),
+        byte if byte >= 0xE0 => {
+            let character = original[position..].chars().next()?;
+            if INVISIBLE.contains(&character) {
+                Some((character.len_utf8(), ""))
+            } else if character == '\u{FF0E}' {
+                // Full-width full stop, used to slip domains past filters.
+                Some((character.len_utf8(), "."))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `hxxp`, `hxxps`, `hxtp`, `fxp` at the start of a word and followed by a
+/// scheme separator (plain or bracketed), rewritten to `http`/`https`/`ftp`.
+fn defanged_scheme(original: &str, position: usize) -> Option<(usize, &'static str)> {
+    let preceded_by_word = original[..position].chars().next_back().is_some_and(|c| c.is_alphanumeric());
+    if preceded_by_word {
+        return None;
+    }
+    let rest = &original.as_bytes()[position..];
+    const SCHEMES: &[(&str, &str)] =
+        &[("hxxps", "https"), ("hxxp", "http"), ("hxtps", "https"), ("hxtp", "http"), ("fxp", "ftp")];
+    let (token, replacement) =
+        SCHEMES.iter().find(|(token, _)| starts_with_ignore_ascii_case(rest, token.as_bytes()))?;
+    let after = &rest[token.len()..];
+    let separator_follows = after.starts_with(b":") || after.starts_with(b"[:]") || after.starts_with(b"[://]");
+    separator_follows.then_some((token.len(), *replacement))
+}
+
+fn starts_with_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.len() >= needle.len() && haystack[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(original: &str, expected: &str) {
+        assert_eq!(Refanged::new(original).text, expected, "refanging {original:?}");
+    }
+
+    #[test]
+    fn refangs_common_forms() {
+        check("hxxps://example[.]org/x", "https://example.org/x");
+        check("HXXP[:]//example(.)net", "http://example.net");
+        check("fxp://example[dot]com", "ftp://example.com");
+        check("hxxps[://]example{.}org", "https://example.org");
+        check("name[@]example[.]com", "name@example.com");
+        check("example\u{FF0E}org", "example.org");
+        check("exam\u{200B}ple.org", "example.org");
+    }
+
+    #[test]
+    fn leaves_prose_alone() {
+        check("the hxxp protocol (.) is odd", "the hxxp protocol . is odd");
+        check("shxxp://x", "shxxp://x");
+        check("plain text, nothing to do", "plain text, nothing to do");
+    }
+
+    #[test]
+    fn maps_spans_back_to_the_original() {
+        let original = "voir hxxps://exemple[.]org/x ici";
+        let refanged = Refanged::new(original);
+        let start = refanged.text.find("https").unwrap();
+        let end = start + "https://exemple.org/x".len();
+        let span = refanged.original_span(Span { start, end });
+        assert_eq!(&original[span.start..span.end], "hxxps://exemple[.]org/x");
+        assert!(refanged.was_defanged(Span { start, end }));
+    }
+
+    #[test]
+    fn maps_spans_across_multibyte_text() {
+        let original = "رابط \u{200F}hxxp://example[.]org";
+        let refanged = Refanged::new(original);
+        let start = refanged.text.find("http").unwrap();
+        let span = refanged.original_span(Span { start, end: refanged.text.len() });
+        assert_eq!(&original[span.start..span.end], "hxxp://example[.]org");
+    }
+}
