@@ -1,0 +1,105 @@
+//! The schema, as numbered steps applied in order and recorded in
+//! `PRAGMA user_version`. A step is never edited once released: add one.
+
+use rusqlite::Connection;
+
+use crate::StoreError;
+
+const STEPS: &[&str] = &[
+    // 1: documents, indicators, sightings, accounts, tips, full-text index.
+    r#"
+    CREATE TABLE account (
+        id INTEGER PRIMARY KEY,
+        platform TEXT NOT NULL,
+        handle TEXT,
+        platform_account_id TEXT,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        document_count INTEGER NOT NULL DEFAULT 0,
+        CHECK (handle IS NOT NULL OR platform_account_id IS NOT NULL)
+    );
+    CREATE UNIQUE INDEX account_by_handle ON account (platform, handle) WHERE handle IS NOT NULL;
+    CREATE UNIQUE INDEX account_by_platform_id ON account (platform, platform_account_id) WHERE platform_account_id IS NOT NULL;
+
+    CREATE TABLE document (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('tip', 'post')),
+        platform TEXT,
+        platform_post_id TEXT,
+        author_account_id INTEGER REFERENCES account (id),
+        url TEXT,
+        text TEXT NOT NULL,
+        text_sha256 TEXT NOT NULL,
+        language TEXT,
+        observed_at INTEGER NOT NULL,
+        CHECK ((kind = 'post') = (platform IS NOT NULL AND platform_post_id IS NOT NULL))
+    );
+    CREATE UNIQUE INDEX document_by_post ON document (platform, platform_post_id) WHERE kind = 'post';
+    CREATE INDEX document_by_time ON document (observed_at DESC, id DESC);
+
+    CREATE TABLE tip (
+        document_id INTEGER PRIMARY KEY REFERENCES document (id),
+        receipt_hash BLOB NOT NULL UNIQUE,
+        status TEXT NOT NULL CHECK (status IN ('received', 'under_review', 'acted_on')),
+        follow_up_count INTEGER NOT NULL DEFAULT 0
+    );
+
+    CREATE TABLE indicator (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        sighting_count INTEGER NOT NULL,
+        UNIQUE (kind, value)
+    );
+
+    CREATE TABLE sighting (
+        indicator_id INTEGER NOT NULL REFERENCES indicator (id),
+        document_id INTEGER NOT NULL REFERENCES document (id),
+        seen_at INTEGER NOT NULL,
+        span_start INTEGER,
+        span_end INTEGER,
+        PRIMARY KEY (indicator_id, document_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX sighting_by_time ON sighting (indicator_id, seen_at DESC, document_id DESC);
+    CREATE INDEX sighting_by_document ON sighting (document_id);
+
+    CREATE TABLE document_account (
+        document_id INTEGER NOT NULL REFERENCES document (id),
+        account_id INTEGER NOT NULL REFERENCES account (id),
+        role TEXT NOT NULL CHECK (role IN ('author', 'mention')),
+        PRIMARY KEY (document_id, account_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_account_by_account ON document_account (account_id);
+
+    -- The full-text index keeps its own copy of each text, folded for search
+    -- (Arabic diacritics and letter variants); unicode61 folds Latin accents.
+    CREATE VIRTUAL TABLE document_fts USING fts5 (
+        text,
+        tokenize = "unicode61 remove_diacritics 2"
+    );
+    "#,
+];
+
+pub(crate) const LATEST: usize = STEPS.len();
+
+/// Brings the schema up to date. The first statement takes SQLite's write
+/// lock, so two processes starting at once apply each step once.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let current: usize = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > LATEST {
+        return Err(StoreError::SchemaTooNew { found: current, known: LATEST });
+    }
+    for (index, step) in STEPS.iter().enumerate().skip(current) {
+        let version = index + 1;
+        transaction.execute_batch(step).map_err(|source| StoreError::Migration { version, source })?;
+        transaction
+            .pragma_update(None, "user_version", version)
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tracing::info!(version, "applied database migration");
+    }
+    transaction.commit()?;
+    Ok(())
+}

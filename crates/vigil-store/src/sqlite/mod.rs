@@ -1,0 +1,477 @@
+//! The embedded engine: SQLite in WAL mode, one writer connection and a few
+//! readers, each call run on tokio's blocking pool so the async runtime never
+//! waits on disk.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
+
+use crate::migrations;
+use crate::model::*;
+use crate::{IndicatorKind, Span, Store, StoreError};
+
+/// How to open a [`SqliteStore`].
+#[derive(Clone, Debug)]
+pub struct SqliteOptions {
+    /// The database file; its directory must exist.
+    pub path: PathBuf,
+    /// Read connections; readers never block the writer nor each other.
+    pub readers: usize,
+}
+
+impl SqliteOptions {
+    pub fn in_directory(data_dir: &Path) -> SqliteOptions {
+        SqliteOptions { path: data_dir.join("vigil.sqlite3"), readers: 4 }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database. Blocking.
+    pub fn open(options: &SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let path = options.path.display().to_string();
+        let open_error = |source| StoreError::Open { path: path.clone(), source };
+        let mut writer = Connection::open(&options.path).map_err(open_error)?;
+        // FULL: a write acknowledged to a client survives power loss, not
+        // only a crash of the process.
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+            )
+            .map_err(open_error)?;
+        migrations::migrate(&mut writer)?;
+        let readers = (0..options.readers.max(1))
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    &options.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )
+                .map_err(open_error)?;
+                reader.execute_batch("PRAGMA busy_timeout = 5000;").map_err(open_error)?;
+                Ok(Mutex::new(reader))
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
+    }
+
+    /// Folds the write-ahead log into the database file; called at shutdown
+    /// so that a stopped server leaves one self-contained file.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let writer = self.inner.writer.lock().map_err(|_| StoreError::Worker("writer lock poisoned".into()))?;
+        writer.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        Ok(())
+    }
+
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut writer = inner.writer.lock().map_err(|_| StoreError::Worker("writer lock poisoned".into()))?;
+            let transaction = writer.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let result = work(&transaction)?;
+            transaction.commit()?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            let count = inner.readers.len();
+            // Take the first idle reader, else wait for the one we were dealt.
+            let mut reader = (0..count)
+                .find_map(|offset| inner.readers[(start + offset) % count].try_lock().ok())
+                .map_or_else(|| inner.readers[start % count].lock(), Ok)
+                .map_err(|_| StoreError::Worker("reader lock poisoned".into()))?;
+            // One read transaction: every query of a call sees one snapshot.
+            let transaction = reader.transaction()?;
+            work(&transaction)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| StoreError::Worker(error.to_string()))?
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_tip(&self, tip: NewTip) -> Result<DocumentId, StoreError> {
+        self.write(move |tx| {
+            let id = insert_document(tx, &tip.document)?.expect("a tip has no post key, so it is never a duplicate");
+            tx.execute(
+                "INSERT INTO tip (document_id, receipt_hash, status) VALUES (?1, ?2, 'received')",
+                params![id, &tip.receipt_hash[..]],
+            )?;
+            Ok(id)
+        })
+        .await
+    }
+
+    async fn tip_state(&self, receipt_hash: [u8; 32]) -> Result<Option<TipState>, StoreError> {
+        self.read(move |tx| {
+            let row = tx
+                .query_row(
+                    "SELECT status, follow_up_count FROM tip WHERE receipt_hash = ?1",
+                    params![&receipt_hash[..]],
+                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?)),
+                )
+                .optional()?;
+            row.map(|(status, follow_up_count)| {
+                let status = TipStatus::from_name(&status)
+                    .ok_or_else(|| StoreError::Worker(format!("unknown tip status {status:?} in the database")))?;
+                Ok(TipState { status, follow_up_count })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<Vec<PostOutcome>, StoreError> {
+        self.write(move |tx| {
+            let mut find_existing =
+                tx.prepare_cached("SELECT id FROM document WHERE kind = 'post' AND platform = ?1 AND platform_post_id = ?2")?;
+            let mut outcomes = Vec::with_capacity(posts.len());
+            for post in &posts {
+                let existing: Option<DocumentId> =
+                    find_existing.query_row(params![post.platform, post.platform_post_id], |row| row.get(0)).optional()?;
+                outcomes.push(match existing {
+                    Some(id) => PostOutcome::Duplicate(id),
+                    None => PostOutcome::Stored(
+                        insert_document(tx, post)?.expect("the post key was checked free in this transaction"),
+                    ),
+                });
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    async fn indicator_report(
+        &self,
+        kind: IndicatorKind,
+        value: String,
+        max_documents: usize,
+    ) -> Result<Option<IndicatorReport>, StoreError> {
+        self.read(move |tx| {
+            let found = tx
+                .query_row(
+                    "SELECT id, first_seen, last_seen, sighting_count FROM indicator WHERE kind = ?1 AND value = ?2",
+                    params![kind.as_str(), value],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?)),
+                )
+                .optional()?;
+            let Some((indicator_id, first_seen, last_seen, sighting_count)) = found else { return Ok(None) };
+            let mut statement = tx.prepare_cached(&format!(
+                "SELECT {DOCUMENT_COLUMNS} FROM sighting s JOIN document d ON d.id = s.document_id
+                 WHERE s.indicator_id = ?1 ORDER BY s.seen_at DESC, s.document_id DESC LIMIT ?2"
+            ))?;
+            let recent_documents = statement
+                .query_map(params![indicator_id, max_documents as i64], document_summary)?
+                .collect::<Result<Vec<_>, _>>()?;
+            let accounts = accounts_in_documents(tx, recent_documents.iter().map(|d| d.id))?;
+            Ok(Some(IndicatorReport {
+                indicator: IndicatorRecord { kind, value, first_seen, last_seen, sighting_count: sighting_count as u64 },
+                recent_documents,
+                accounts,
+            }))
+        })
+        .await
+    }
+
+    async fn known_indicators(&self, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
+        self.read(move |tx| {
+            let mut statement = tx.prepare_cached(
+                "SELECT first_seen, last_seen, sighting_count FROM indicator WHERE kind = ?1 AND value = ?2",
+            )?;
+            let mut known = Vec::new();
+            for key in keys {
+                let found = statement
+                    .query_row(params![key.kind.as_str(), key.value], |row| {
+                        Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?))
+                    })
+                    .optional()?;
+                if let Some((first_seen, last_seen, sighting_count)) = found {
+                    known.push(IndicatorRecord {
+                        kind: key.kind,
+                        value: key.value,
+                        first_seen,
+                        last_seen,
+                        sighting_count: sighting_count as u64,
+                    });
+                }
+            }
+            Ok(known)
+        })
+        .await
+    }
+
+    async fn known_accounts(&self, keys: Vec<AccountKey>) -> Result<Vec<Option<AccountRecord>>, StoreError> {
+        self.read(move |tx| {
+            keys.iter()
+                .map(|key| {
+                    let id = find_account(tx, key)?;
+                    id.map(|id| account_record(tx, id)).transpose()
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+        self.read(move |tx| search(tx, &query)).await
+    }
+}
+
+const DOCUMENT_COLUMNS: &str =
+    "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256";
+
+fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
+    let kind: String = row.get(1)?;
+    Ok(DocumentSummary {
+        id: row.get(0)?,
+        kind: DocumentKind::from_name(&kind).unwrap_or(DocumentKind::Post),
+        platform: row.get(2)?,
+        platform_post_id: row.get(3)?,
+        url: row.get(4)?,
+        language: row.get(5)?,
+        observed_at: row.get(6)?,
+        text_sha256: row.get(7)?,
+    })
+}
+
+/// Inserts a document with its sightings, accounts and full-text entry.
+/// `None` when a post with the same key is already stored.
+fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Option<DocumentId>, StoreError> {
+    let author_id = document.author.as_ref().map(|author| upsert_account(tx, author, document.observed_at)).transpose()?;
+    let id: Option<DocumentId> = tx
+        .prepare_cached(
+            "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256, language, observed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![
+                document.kind.as_str(),
+                document.platform,
+                document.platform_post_id,
+                author_id,
+                document.url,
+                document.text,
+                document.text_sha256,
+                document.language,
+                document.observed_at,
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(id) = id else { return Ok(None) };
+
+    tx.prepare_cached("INSERT INTO document_fts (rowid, text) VALUES (?1, ?2)")?.execute(params![id, document.search_text])?;
+
+    let mut upsert_indicator = tx.prepare_cached(
+        "INSERT INTO indicator (kind, value, first_seen, last_seen, sighting_count) VALUES (?1, ?2, ?3, ?3, 1)
+         ON CONFLICT (kind, value) DO UPDATE SET
+             first_seen = min(first_seen, excluded.first_seen),
+             last_seen = max(last_seen, excluded.last_seen),
+             sighting_count = sighting_count + 1
+         RETURNING id",
+    )?;
+    let mut insert_sighting = tx.prepare_cached(
+        "INSERT OR IGNORE INTO sighting (indicator_id, document_id, seen_at, span_start, span_end) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for sighting in &document.sightings {
+        let indicator_id: i64 = upsert_indicator.query_row(
+            params![sighting.indicator.kind.as_str(), sighting.indicator.value, document.observed_at],
+            |row| row.get(0),
+        )?;
+        let (start, end) = sighting.span.map(|Span { start, end }| (start as i64, end as i64)).unzip();
+        insert_sighting.execute(params![indicator_id, id, document.observed_at, start, end])?;
+    }
+
+    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO document_account (document_id, account_id, role) VALUES (?1, ?2, ?3)")?;
+    let mut count = tx.prepare_cached("UPDATE account SET document_count = document_count + 1 WHERE id = ?1")?;
+    let mentioned = document
+        .mentioned_accounts
+        .iter()
+        .map(|account| upsert_account(tx, account, document.observed_at).map(|id| (id, "mention")));
+    for linked in author_id.map(|id| Ok((id, "author"))).into_iter().chain(mentioned) {
+        let (account_id, role) = linked?;
+        if link.execute(params![id, account_id, role])? == 1 {
+            count.execute(params![account_id])?;
+        }
+    }
+    Ok(Some(id))
+}
+
+fn find_account(tx: &Transaction<'_>, key: &AccountKey) -> Result<Option<AccountId>, StoreError> {
+    let by_handle = key
+        .handle
+        .as_ref()
+        .map(|handle| {
+            tx.prepare_cached("SELECT id FROM account WHERE platform = ?1 AND handle = ?2")?
+                .query_row(params![key.platform, handle], |row| row.get(0))
+                .optional()
+        })
+        .transpose()?
+        .flatten();
+    if by_handle.is_some() {
+        return Ok(by_handle);
+    }
+    let by_platform_id = key
+        .platform_account_id
+        .as_ref()
+        .map(|platform_id| {
+            tx.prepare_cached("SELECT id FROM account WHERE platform = ?1 AND platform_account_id = ?2")?
+                .query_row(params![key.platform, platform_id], |row| row.get(0))
+                .optional()
+        })
+        .transpose()?
+        .flatten();
+    Ok(by_platform_id)
+}
+
+/// The account's id, creating it or widening its seen range. A handle or
+/// platform id learned for the first time is filled in; one already known
+/// is never overwritten (a rename is a tracking event, not a side effect).
+fn upsert_account(tx: &Transaction<'_>, key: &AccountKey, seen_at: UnixSeconds) -> Result<AccountId, StoreError> {
+    if let Some(id) = find_account(tx, key)? {
+        tx.prepare_cached(
+            "UPDATE account SET
+                 first_seen = min(first_seen, ?2), last_seen = max(last_seen, ?2),
+                 handle = coalesce(handle, ?3), platform_account_id = coalesce(platform_account_id, ?4)
+             WHERE id = ?1",
+        )?
+        .execute(params![id, seen_at, key.handle, key.platform_account_id])
+        .or_else(|error| match error.sqlite_error_code() {
+            // The other key belongs to another account already: keep both.
+            Some(rusqlite::ErrorCode::ConstraintViolation) => Ok(0),
+            _ => Err(error),
+        })?;
+        return Ok(id);
+    }
+    let id = tx
+        .prepare_cached(
+            "INSERT INTO account (platform, handle, platform_account_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+        )?
+        .query_row(params![key.platform, key.handle, key.platform_account_id, seen_at], |row| row.get(0))?;
+    Ok(id)
+}
+
+fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, StoreError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT id, platform, handle, platform_account_id, first_seen, last_seen, document_count FROM account WHERE id = ?1",
+        )?
+        .query_row(params![id], |row| {
+            Ok(AccountRecord {
+                id: row.get(0)?,
+                platform: row.get(1)?,
+                handle: row.get(2)?,
+                platform_account_id: row.get(3)?,
+                first_seen: row.get(4)?,
+                last_seen: row.get(5)?,
+                document_count: row.get::<_, i64>(6)? as u64,
+            })
+        })?)
+}
+
+fn accounts_in_documents(
+    tx: &Transaction<'_>,
+    documents: impl Iterator<Item = DocumentId>,
+) -> Result<Vec<AccountRecord>, StoreError> {
+    let mut statement = tx.prepare_cached("SELECT account_id FROM document_account WHERE document_id = ?1")?;
+    let mut ids: Vec<AccountId> = Vec::new();
+    for document in documents {
+        for id in statement.query_map(params![document], |row| row.get(0))? {
+            let id = id?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    ids.into_iter().map(|id| account_record(tx, id)).collect()
+}
+
+fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
+    let mut conditions: Vec<String> = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    let mut bind = |value: Value| {
+        values.push(value);
+        format!("?{}", values.len())
+    };
+    let uses_text = !query.phrases.is_empty();
+    if uses_text {
+        let expression = query.phrases.iter().map(|phrase| format!("\"{}\"", phrase.replace('"', "\"\""))).collect::<Vec<_>>().join(" ");
+        conditions.push(format!("document_fts MATCH {}", bind(Value::Text(expression))));
+    }
+    if !query.kinds.is_empty() {
+        let kinds: Vec<String> = query.kinds.iter().map(|kind| bind(Value::Text(kind.as_str().to_owned()))).collect();
+        conditions.push(format!("d.kind IN ({})", kinds.join(", ")));
+    }
+    if !query.languages.is_empty() {
+        let languages: Vec<String> = query.languages.iter().map(|language| bind(Value::Text(language.clone()))).collect();
+        conditions.push(format!("d.language IN ({})", languages.join(", ")));
+    }
+    if let Some(from) = query.observed_from {
+        conditions.push(format!("d.observed_at >= {}", bind(Value::Integer(from))));
+    }
+    if let Some(until) = query.observed_until {
+        conditions.push(format!("d.observed_at < {}", bind(Value::Integer(until))));
+    }
+    let mut offset = 0;
+    match query.after {
+        Some(SearchCursor::Newest { observed_at, id }) => {
+            let at = bind(Value::Integer(observed_at));
+            let id = bind(Value::Integer(id));
+            conditions.push(format!("(d.observed_at < {at} OR (d.observed_at = {at} AND d.id < {id}))"));
+        }
+        Some(SearchCursor::Relevance { offset: after }) => offset = after,
+        None => {}
+    }
+    let limit = bind(Value::Integer(query.limit as i64));
+    let offset = bind(Value::Integer(offset as i64));
+    let from = if uses_text { "document_fts JOIN document d ON d.id = document_fts.rowid" } else { "document d" };
+    let snippet = if uses_text { "snippet(document_fts, 0, '[', ']', '…', 24)" } else { "substr(d.text, 1, 200)" };
+    let order = match query.order {
+        SearchOrder::Relevance if uses_text => "bm25(document_fts), d.id DESC",
+        _ => "d.observed_at DESC, d.id DESC",
+    };
+    let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let sql = format!("SELECT {DOCUMENT_COLUMNS}, {snippet} FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let mut statement = tx.prepare(&sql)?;
+    let hits = statement
+        .query_map(params_from_iter(values), |row| Ok(SearchHit { document: document_summary(row)?, snippet: row.get(8)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(hits)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,158 @@
+use super::*;
+
+fn open(dir: &Path) -> SqliteStore {
+    SqliteStore::open(&SqliteOptions::in_directory(dir)).expect("store opens")
+}
+
+fn sighting(kind: IndicatorKind, value: &str) -> NewSighting {
+    NewSighting { indicator: IndicatorKey { kind, value: value.to_owned() }, span: Some(Span { start: 0, end: 1 }) }
+}
+
+fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds, sightings: Vec<NewSighting>) -> NewDocument {
+    NewDocument {
+        kind: DocumentKind::Post,
+        platform: Some("telegram".into()),
+        platform_post_id: Some(platform_post_id.into()),
+        author: Some(AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None }),
+        url: None,
+        text: text.into(),
+        text_sha256: "00".repeat(32),
+        language: Some("fr".into()),
+        observed_at,
+        search_text: text.into(),
+        sightings,
+        mentioned_accounts: vec![],
+    }
+}
+
+fn tip(text: &str, receipt_hash: [u8; 32]) -> NewTip {
+    let mut document = post("unused", text, 3600, vec![sighting(IndicatorKind::Url, "https://example.org/x")]);
+    document.kind = DocumentKind::Tip;
+    document.platform = None;
+    document.platform_post_id = None;
+    document.author = None;
+    NewTip { document, receipt_hash }
+}
+
+#[tokio::test]
+async fn tips_are_found_by_receipt_hash_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.insert_tip(tip("un signalement", [7; 32])).await.unwrap();
+    let state = store.tip_state([7; 32]).await.unwrap().unwrap();
+    assert_eq!(state, TipState { status: TipStatus::Received, follow_up_count: 0 });
+    assert_eq!(store.tip_state([8; 32]).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn posts_are_idempotent_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let url = || sighting(IndicatorKind::Url, "https://example.org/x");
+    let outcomes = store
+        .insert_posts(vec![post("1", "a", 100, vec![url()]), post("2", "b", 200, vec![url()]), post("1", "a", 100, vec![url()])])
+        .await
+        .unwrap();
+    assert!(matches!(outcomes[..], [PostOutcome::Stored(_), PostOutcome::Stored(_), PostOutcome::Duplicate(_)]));
+    let again = store.insert_posts(vec![post("2", "b", 200, vec![url()])]).await.unwrap();
+    assert!(matches!(again[..], [PostOutcome::Duplicate(_)]));
+
+    let report = store.indicator_report(IndicatorKind::Url, "https://example.org/x".into(), 10).await.unwrap().unwrap();
+    assert_eq!((report.indicator.first_seen, report.indicator.last_seen, report.indicator.sighting_count), (100, 200, 2));
+    assert_eq!(report.recent_documents.iter().map(|d| d.observed_at).collect::<Vec<_>>(), vec![200, 100]);
+    assert_eq!(report.accounts.len(), 1);
+    assert_eq!(report.accounts[0].handle.as_deref(), Some("example_channel"));
+    assert_eq!(report.accounts[0].document_count, 2);
+}
+
+#[tokio::test]
+async fn a_failing_batch_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut broken = post("2", "b", 200, vec![]);
+    broken.platform = None; // violates the schema's post check
+    let result = store.insert_posts(vec![post("1", "a", 100, vec![sighting(IndicatorKind::Hashtag, "x")]), broken]).await;
+    assert!(result.is_err());
+    let hits = store.search(search_all()).await.unwrap();
+    assert!(hits.is_empty(), "nothing of the failed batch is visible: {hits:?}");
+    assert!(store.known_indicators(vec![IndicatorKey { kind: IndicatorKind::Hashtag, value: "x".into() }]).await.unwrap().is_empty());
+}
+
+fn search_all() -> SearchQuery {
+    SearchQuery {
+        phrases: vec![],
+        kinds: vec![],
+        languages: vec![],
+        observed_from: None,
+        observed_until: None,
+        order: SearchOrder::Newest,
+        limit: 10,
+        after: None,
+    }
+}
+
+#[tokio::test]
+async fn search_filters_orders_and_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store
+        .insert_posts(vec![
+            post("1", "appel aux dons pour la cause", 100, vec![]),
+            post("2", "un autre appel, urgent", 200, vec![]),
+            post("3", "rien à voir", 300, vec![]),
+        ])
+        .await
+        .unwrap();
+    store.insert_tip(tip("appel signalé par un témoin", [1; 32])).await.unwrap();
+
+    let found = |hits: Vec<SearchHit>| hits.into_iter().map(|h| h.document.observed_at).collect::<Vec<_>>();
+    let query = SearchQuery { phrases: vec!["appel".into()], ..search_all() };
+    assert_eq!(found(store.search(query.clone()).await.unwrap()), vec![3600, 200, 100]);
+    let posts_only = SearchQuery { kinds: vec![DocumentKind::Post], ..query.clone() };
+    assert_eq!(found(store.search(posts_only).await.unwrap()), vec![200, 100]);
+    let window = SearchQuery { observed_from: Some(150), observed_until: Some(3600), ..query.clone() };
+    assert_eq!(found(store.search(window).await.unwrap()), vec![200]);
+
+    let first = store.search(SearchQuery { limit: 2, ..query.clone() }).await.unwrap();
+    let last = &first[1].document;
+    let after = SearchCursor::Newest { observed_at: last.observed_at, id: last.id };
+    let second = store.search(SearchQuery { limit: 2, after: Some(after), ..query.clone() }).await.unwrap();
+    assert_eq!(found(second), vec![100]);
+
+    let phrase = SearchQuery { phrases: vec!["appel aux dons".into()], ..search_all() };
+    let hits = store.search(phrase).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    assert!(hits[0].snippet.contains("[appel aux dons]"), "{}", hits[0].snippet);
+    let relevance = SearchQuery { order: SearchOrder::Relevance, ..query };
+    assert_eq!(store.search(relevance).await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn data_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path());
+        store.insert_posts(vec![post("1", "texte", 100, vec![sighting(IndicatorKind::Domain, "example.org")])]).await.unwrap();
+        store.checkpoint().unwrap();
+    }
+    let store = open(dir.path());
+    let known = store.known_indicators(vec![IndicatorKey { kind: IndicatorKind::Domain, value: "example.org".into() }]).await.unwrap();
+    assert_eq!(known.len(), 1);
+    let account = AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None };
+    let accounts = store.known_accounts(vec![account]).await.unwrap();
+    assert_eq!(accounts[0].as_ref().map(|a| a.document_count), Some(1));
+}
+
+#[tokio::test]
+async fn accounts_learn_their_platform_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut first = post("1", "a", 100, vec![]);
+    first.author = Some(AccountKey { platform: "x".into(), handle: None, platform_account_id: Some("42".into()) });
+    let mut second = post("2", "b", 200, vec![]);
+    second.author = Some(AccountKey { platform: "x".into(), handle: Some("example_user".into()), platform_account_id: Some("42".into()) });
+    store.insert_posts(vec![first, second]).await.unwrap();
+    let by_handle = AccountKey { platform: "x".into(), handle: Some("example_user".into()), platform_account_id: None };
+    let account = store.known_accounts(vec![by_handle]).await.unwrap().remove(0).unwrap();
+    assert_eq!((account.platform_account_id.as_deref(), account.document_count), (Some("42"), 2));
+}
