@@ -1,1 +1,56 @@
-pub fn x() {}
+//! vigil's domain services on top of a [`vigil_store::Store`]: intake of
+//! tips and posts (validate, extract, store), and the read side (indicator
+//! look-ups, full-text search, and content checks for platforms).
+//!
+//! Everything a request may get wrong is checked here, before anything is
+//! stored, and reported as a [`QueryError`] naming the field and the limit.
+//! The types here are vigil's own: gRPC types stop at the server crate.
+
+mod check;
+mod error;
+mod intake;
+mod limits;
+mod lookup;
+mod search;
+mod sightings;
+
+use std::sync::Arc;
+
+pub use check::{AccountMatch, AccountMatchReason, ContentCheck, ContentMatches, IndicatorMatch};
+pub use error::QueryError;
+pub use intake::{Ingest, IngestReport, Intake, PostSubmission, RejectedPost, TipReceipt, TipSubmission};
+pub use limits::Limits;
+pub use search::{SearchPage, SearchRequest};
+pub use vigil_extract::{Extraction, IndicatorKind, Language};
+use vigil_store::Store;
+pub use vigil_store::{AccountRecord, DocumentKind, DocumentSummary, IndicatorReport, SearchOrder, TipState, TipStatus};
+
+/// An account as a caller names it, before normalization.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountRef {
+    pub platform: String,
+    pub handle: String,
+    pub platform_account_id: String,
+}
+
+/// The read side: look-ups, search and content checks. Reads only.
+#[derive(Clone, Debug)]
+pub struct Query {
+    store: Arc<dyn Store>,
+    limits: Limits,
+}
+
+impl Query {
+    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Query {
+        Query { store, limits }
+    }
+}
+
+/// Indicators and language of a text, without storing anything.
+pub fn extract_text(limits: &Limits, text: &str) -> Result<Extraction, QueryError> {
+    limits.check_text("text", text, false)?;
+    Ok(vigil_extract::extract(text))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,108 @@
+//! CheckContent, the hot path platforms call on every new post: extract, then
+//! batch look-ups by unique key, nothing else. It reads only.
+
+use vigil_extract::{IndicatorKind, Language, Span, extract};
+use vigil_store::{AccountKey, AccountRecord, IndicatorKey, UnixSeconds};
+
+use crate::sightings::{account_key, account_value, media_hashes, mentioned_accounts};
+use crate::{AccountRef, Query, QueryError};
+
+#[derive(Clone, Debug, Default)]
+pub struct ContentCheck {
+    pub text: String,
+    pub author: Option<AccountRef>,
+    pub media_sha256: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndicatorMatch {
+    pub kind: IndicatorKind,
+    pub value: String,
+    /// Where in the checked text; `None` for media hashes and the author.
+    pub span: Option<Span>,
+    pub first_seen: UnixSeconds,
+    pub last_seen: UnixSeconds,
+    pub sighting_count: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountMatchReason {
+    Author,
+    Mentioned,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountMatch {
+    pub account: AccountRecord,
+    pub reason: AccountMatchReason,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContentMatches {
+    pub indicators: Vec<IndicatorMatch>,
+    pub accounts: Vec<AccountMatch>,
+    pub language: Option<Language>,
+}
+
+impl Query {
+    pub async fn check_content(&self, check: ContentCheck) -> Result<ContentMatches, QueryError> {
+        let author = check.author.as_ref().map(|author| account_key("author", author)).transpose()?.flatten();
+        let may_be_empty = author.is_some() || !check.media_sha256.is_empty();
+        self.limits.check_text("text", &check.text, may_be_empty)?;
+        self.limits.check_count("media_sha256", check.media_sha256.len(), self.limits.max_media_per_post)?;
+        let media = media_hashes("media_sha256", &check.media_sha256)?;
+
+        let extraction = extract(&check.text);
+        let mut wanted: Vec<(IndicatorKey, Option<Span>)> = Vec::new();
+        let mut want = |kind: IndicatorKind, value: String, span: Option<Span>| {
+            let key = IndicatorKey { kind, value };
+            if !wanted.iter().any(|(known, _)| *known == key) {
+                wanted.push((key, span));
+            }
+        };
+        for finding in &extraction.findings {
+            want(finding.kind, finding.value.clone(), Some(finding.span));
+        }
+        for hash in media {
+            want(IndicatorKind::Sha256, hash, None);
+        }
+        if let Some(value) = author.as_ref().and_then(account_value) {
+            want(IndicatorKind::Account, value, None);
+        }
+
+        let known = self.store.known_indicators(wanted.iter().map(|(key, _)| key.clone()).collect()).await?;
+        let indicators = wanted
+            .iter()
+            .filter_map(|(key, span)| {
+                let record = known.iter().find(|record| record.kind == key.kind && record.value == key.value)?;
+                Some(IndicatorMatch {
+                    kind: record.kind,
+                    value: record.value.clone(),
+                    span: *span,
+                    first_seen: record.first_seen,
+                    last_seen: record.last_seen,
+                    sighting_count: record.sighting_count,
+                })
+            })
+            .collect();
+
+        let mut account_keys: Vec<(AccountKey, AccountMatchReason)> =
+            author.into_iter().map(|key| (key, AccountMatchReason::Author)).collect();
+        for key in mentioned_accounts(&extraction.findings) {
+            if !account_keys.iter().any(|(known, _)| *known == key) {
+                account_keys.push((key, AccountMatchReason::Mentioned));
+            }
+        }
+        let accounts = if account_keys.is_empty() {
+            Vec::new()
+        } else {
+            let found = self.store.known_accounts(account_keys.iter().map(|(key, _)| key.clone()).collect()).await?;
+            found
+                .into_iter()
+                .zip(account_keys)
+                .filter_map(|(record, (_, reason))| record.map(|account| AccountMatch { account, reason }))
+                .collect()
+        };
+        Ok(ContentMatches { indicators, accounts, language: extraction.language })
+    }
+}

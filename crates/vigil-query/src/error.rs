@@ -1,0 +1,26 @@
+use thiserror::Error;
+use vigil_store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum QueryError {
+    /// The request is wrong; `field` names what, `reason` says why.
+    #[error("{field} {reason}")]
+    Invalid { field: String, reason: String },
+    /// The request is over a size limit.
+    #[error("{field} {reason}")]
+    TooLarge { field: String, reason: String },
+    #[error("{0} is not known")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl QueryError {
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> QueryError {
+        QueryError::Invalid { field: field.into(), reason: reason.into() }
+    }
+
+    pub(crate) fn too_large(field: impl Into<String>, reason: impl Into<String>) -> QueryError {
+        QueryError::TooLarge { field: field.into(), reason: reason.into() }
+    }
+}

@@ -1,0 +1,330 @@
+//! What comes into vigil: anonymous tips and post feeds.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use vigil_extract::{IndicatorKind, extract, fold_for_search};
+use vigil_store::{DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
+
+use crate::sightings::{
+    account_key, account_value, add_spanless, first_sightings, media_hashes, mentioned_accounts, normalize_platform,
+    sha256_hex,
+};
+use crate::{AccountRef, Limits, QueryError};
+
+/// A tip as the public submits it.
+#[derive(Clone, Debug, Default)]
+pub struct TipSubmission {
+    pub text: String,
+    pub language_hint: String,
+    pub urls: Vec<String>,
+}
+
+/// What the tipster gets back. The receipt code is not stored: only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TipReceipt {
+    pub tip_id: String,
+    pub receipt_code: String,
+}
+
+impl std::fmt::Debug for TipReceipt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never let a receipt code reach a log through a Debug print.
+        f.debug_struct("TipReceipt").field("tip_id", &self.tip_id).finish_non_exhaustive()
+    }
+}
+
+/// A post as a crawler or partner platform sends it.
+#[derive(Clone, Debug, Default)]
+pub struct PostSubmission {
+    pub platform: String,
+    pub platform_post_id: String,
+    pub author: Option<AccountRef>,
+    pub url: String,
+    pub text: String,
+    pub posted_at: Option<UnixSeconds>,
+    pub media_sha256: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RejectedPost {
+    /// Position in the stream, from 0 across all messages.
+    pub index: u64,
+    pub platform: String,
+    pub platform_post_id: String,
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<RejectedPost>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Intake {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    tip_status_floor: Duration,
+}
+
+impl Intake {
+    /// `tip_status_floor` is the least time a tip status answer takes, so
+    /// that a known and an unknown receipt code cannot be told apart by time.
+    pub fn new(store: Arc<dyn Store>, limits: Limits, tip_status_floor: Duration) -> Intake {
+        Intake { store, limits, tip_status_floor }
+    }
+
+    pub async fn submit_tip(&self, tip: TipSubmission) -> Result<TipReceipt, QueryError> {
+        self.limits.check_text("text", &tip.text, false)?;
+        self.limits.check_count("urls", tip.urls.len(), self.limits.max_urls_per_tip)?;
+        let language_hint = match tip.language_hint.trim() {
+            "" => None,
+            hint if (2..=3).contains(&hint.len()) && hint.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                Some(hint.to_ascii_lowercase())
+            }
+            _ => return Err(QueryError::invalid("language_hint", "must be an ISO 639 code of 2 or 3 letters")),
+        };
+        let extraction = extract(&tip.text);
+        let mut sightings = first_sightings(&extraction.findings);
+        let mut mentioned = mentioned_accounts(&extraction.findings);
+        for (index, raw) in tip.urls.iter().enumerate() {
+            let found = extract(raw.trim()).findings;
+            if !found.iter().any(|finding| finding.kind == IndicatorKind::Url) {
+                return Err(QueryError::invalid(format!("urls[{index}]"), "is not a URL (http, https or ftp, defanged or not)"));
+            }
+            for finding in &found {
+                add_spanless(&mut sightings, finding.kind, finding.value.clone());
+            }
+            for account in mentioned_accounts(&found) {
+                if !mentioned.contains(&account) {
+                    mentioned.push(account);
+                }
+            }
+        }
+        // The hour, not the second: a finer time could help identify a tipster.
+        let received_hour = now() / 3600 * 3600;
+        let language = extraction.language.map(|l| l.code.to_owned()).or(language_hint);
+        let receipt_code = new_receipt_code()?;
+        let document = NewDocument {
+            kind: DocumentKind::Tip,
+            platform: None,
+            platform_post_id: None,
+            author: None,
+            url: None,
+            text_sha256: sha256_hex(tip.text.as_bytes()),
+            search_text: fold_for_search(&tip.text).into_owned(),
+            text: tip.text,
+            language,
+            observed_at: received_hour,
+            sightings,
+            mentioned_accounts: mentioned,
+        };
+        let tip_id = self.store.insert_tip(NewTip { document, receipt_hash: receipt_hash(&receipt_code) }).await?;
+        Ok(TipReceipt { tip_id: tip_id.to_string(), receipt_code })
+    }
+
+    pub async fn tip_status(&self, receipt_code: &str) -> Result<TipState, QueryError> {
+        let started = Instant::now();
+        let state = match canonical_receipt_code(receipt_code) {
+            Some(code) => self.store.tip_state(receipt_hash(&code)).await,
+            None => Ok(None),
+        };
+        tokio::time::sleep_until((started + self.tip_status_floor).into()).await;
+        state?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))
+    }
+
+    /// Starts an IngestPosts stream: add each message with
+    /// [`Ingest::add_message`], then store them all with [`Ingest::finish`].
+    pub fn begin_ingest(&self) -> Ingest {
+        Ingest { store: Arc::clone(&self.store), limits: self.limits.clone(), next_index: 0, posts: Vec::new(), keys: HashSet::new(), report: IngestReport::default() }
+    }
+}
+
+/// One IngestPosts stream in progress. Nothing is stored until
+/// [`Ingest::finish`], which stores every accepted post in one transaction.
+#[derive(Debug)]
+pub struct Ingest {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    next_index: u64,
+    posts: Vec<NewDocument>,
+    keys: HashSet<(String, String)>,
+    report: IngestReport,
+}
+
+impl Ingest {
+    /// Validates and extracts one message's posts. A post that is wrong is
+    /// listed as rejected; a message that is wrong fails the whole stream.
+    pub fn add_message(&mut self, posts: Vec<PostSubmission>) -> Result<(), QueryError> {
+        if posts.len() > self.limits.max_posts_per_message {
+            return Err(QueryError::invalid(
+                "posts",
+                format!("has {} posts in one message, over the limit of {}", posts.len(), self.limits.max_posts_per_message),
+            ));
+        }
+        let total = self.next_index as usize + posts.len();
+        if total > self.limits.max_posts_per_stream {
+            return Err(QueryError::too_large(
+                "posts",
+                format!("reach {total} posts in one stream, over the limit of {}; split the feed into several streams", self.limits.max_posts_per_stream),
+            ));
+        }
+        for post in posts {
+            let index = self.next_index;
+            self.next_index += 1;
+            match self.limits.post_document(&post) {
+                Ok(document) => {
+                    let key = (document.platform.clone().unwrap_or_default(), document.platform_post_id.clone().unwrap_or_default());
+                    if self.keys.insert(key) {
+                        self.posts.push(document);
+                    } else {
+                        self.report.duplicates += 1;
+                    }
+                }
+                Err(QueryError::Invalid { field, reason } | QueryError::TooLarge { field, reason }) => {
+                    self.report.rejected.push(RejectedPost {
+                        index,
+                        platform: post.platform,
+                        platform_post_id: post.platform_post_id,
+                        field,
+                        reason,
+                    });
+                }
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores every accepted post in one transaction.
+    pub async fn finish(self) -> Result<IngestReport, QueryError> {
+        let mut report = self.report;
+        if self.posts.is_empty() {
+            return Ok(report);
+        }
+        for outcome in self.store.insert_posts(self.posts).await? {
+            match outcome {
+                PostOutcome::Stored(_) => report.accepted += 1,
+                PostOutcome::Duplicate(_) => report.duplicates += 1,
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Limits {
+    fn post_document(&self, post: &PostSubmission) -> Result<NewDocument, QueryError> {
+        let platform = normalize_platform("platform", &post.platform)?;
+        let platform_post_id = post.platform_post_id.trim();
+        if platform_post_id.is_empty() {
+            return Err(QueryError::invalid("platform_post_id", "is empty"));
+        }
+        if platform_post_id.len() > 256 {
+            return Err(QueryError::invalid("platform_post_id", "is over the 256-byte limit"));
+        }
+        self.check_text("text", &post.text, !post.media_sha256.is_empty())?;
+        self.check_count("media_sha256", post.media_sha256.len(), self.max_media_per_post)?;
+        let media = media_hashes("media_sha256", &post.media_sha256)?;
+        let author = post.author.as_ref().map(|author| account_key("author", author)).transpose()?.flatten();
+        let posted_at = match post.posted_at {
+            None => now(),
+            Some(at) if (0..=now() + 86_400).contains(&at) => at,
+            Some(_) => return Err(QueryError::invalid("posted_at", "is before 1970 or more than a day in the future")),
+        };
+        let extraction = extract(&post.text);
+        let mut sightings = first_sightings(&extraction.findings);
+        let url = match post.url.trim() {
+            "" => None,
+            raw => {
+                let found = extract(raw).findings;
+                let url = found.iter().find(|f| f.kind == IndicatorKind::Url).map(|f| f.value.clone());
+                let url = url.ok_or_else(|| QueryError::invalid("url", "is not a URL (http, https or ftp)"))?;
+                add_spanless(&mut sightings, IndicatorKind::Url, url.clone());
+                Some(url)
+            }
+        };
+        for hash in media {
+            add_spanless(&mut sightings, IndicatorKind::Sha256, hash);
+        }
+        if let Some(value) = author.as_ref().and_then(account_value) {
+            add_spanless(&mut sightings, IndicatorKind::Account, value);
+        }
+        Ok(NewDocument {
+            kind: DocumentKind::Post,
+            platform: Some(platform),
+            platform_post_id: Some(platform_post_id.to_owned()),
+            author,
+            url,
+            text_sha256: sha256_hex(post.text.as_bytes()),
+            search_text: fold_for_search(&post.text).into_owned(),
+            text: post.text.clone(),
+            language: extraction.language.map(|l| l.code.to_owned()),
+            observed_at: posted_at,
+            sightings,
+            mentioned_accounts: mentioned_accounts(&extraction.findings),
+        })
+    }
+}
+
+fn now() -> UnixSeconds {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+/// Crockford's base32: no I, L, O or U, so a code read aloud or copied by
+/// hand survives.
+const RECEIPT_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// 120 random bits as 24 characters in six groups of four.
+const RECEIPT_BYTES: usize = 15;
+
+fn new_receipt_code() -> Result<String, QueryError> {
+    let mut random = [0u8; RECEIPT_BYTES];
+    getrandom::fill(&mut random)
+        .map_err(|error| QueryError::Store(vigil_store::StoreError::Worker(format!("no randomness: {error}"))))?;
+    let mut bits: u128 = 0;
+    for byte in random {
+        bits = bits << 8 | u128::from(byte);
+    }
+    let characters: Vec<u8> = (0..24).rev().map(|i| RECEIPT_ALPHABET[((bits >> (5 * i)) & 31) as usize]).collect();
+    Ok(characters.chunks(4).map(|group| String::from_utf8_lossy(group).into_owned()).collect::<Vec<_>>().join("-"))
+}
+
+/// The code as issued, whatever the case, spacing or look-alike letters.
+fn canonical_receipt_code(code: &str) -> Option<String> {
+    let characters: Vec<u8> = code
+        .bytes()
+        .filter(|b| !matches!(b, b'-' | b' '))
+        .map(|b| match b.to_ascii_uppercase() {
+            b'O' => b'0',
+            b'I' | b'L' => b'1',
+            other => other,
+        })
+        .collect();
+    if characters.len() != 24 || !characters.iter().all(|c| RECEIPT_ALPHABET.contains(c)) {
+        return None;
+    }
+    Some(characters.chunks(4).map(|group| String::from_utf8_lossy(group).into_owned()).collect::<Vec<_>>().join("-"))
+}
+
+fn receipt_hash(code: &str) -> [u8; 32] {
+    Sha256::digest(code.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_codes_are_random_and_read_back_leniently() {
+        let code = new_receipt_code().unwrap();
+        assert_eq!(code.len(), 29);
+        assert_ne!(code, new_receipt_code().unwrap());
+        assert_eq!(canonical_receipt_code(&code.to_lowercase().replace('-', " ")), Some(code.clone()));
+        assert_eq!(canonical_receipt_code("short"), None);
+        assert_eq!(canonical_receipt_code("OOOO-IIII-LLLL-0000-0000-0000"), Some("0000-1111-1111-0000-0000-0000".into()));
+    }
+}

@@ -1,0 +1,137 @@
+//! The services together on a real SQLite store in a temporary directory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigil_store::{SqliteOptions, SqliteStore};
+
+use super::*;
+
+struct Services {
+    _dir: tempfile::TempDir,
+    intake: Intake,
+    query: Query,
+}
+
+fn services() -> Services {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).unwrap());
+    let limits = Limits { max_text_bytes: 1000, max_posts_per_message: 3, max_posts_per_stream: 5, ..Limits::default() };
+    Services {
+        intake: Intake::new(Arc::clone(&store), limits.clone(), Duration::from_millis(20)),
+        query: Query::new(store, limits),
+        _dir: dir,
+    }
+}
+
+const TIP: &str = "Bonjour, cette chaîne diffuse de la propagande : hxxps://exemple[.]org/appel et sur Telegram @Canal_Exemple #Appel";
+
+fn post(id: &str, text: &str) -> PostSubmission {
+    PostSubmission {
+        platform: "Telegram".into(),
+        platform_post_id: id.into(),
+        author: Some(AccountRef { platform: "telegram".into(), handle: "@Canal_Exemple".into(), ..AccountRef::default() }),
+        text: text.into(),
+        posted_at: Some(1_700_000_000),
+        ..PostSubmission::default()
+    }
+}
+
+#[tokio::test]
+async fn a_tip_is_found_by_lookup_search_and_content_check() {
+    let s = services();
+    let receipt = s.intake.submit_tip(TipSubmission { text: TIP.into(), ..TipSubmission::default() }).await.unwrap();
+    assert_eq!(s.intake.tip_status(&receipt.receipt_code).await.unwrap().status, TipStatus::Received);
+
+    let report = s.query.lookup_indicator(IndicatorKind::Url, "https://exemple.org/appel", 0).await.unwrap();
+    assert_eq!(report.indicator.sighting_count, 1);
+    assert_eq!(report.recent_documents[0].id.to_string(), receipt.tip_id);
+    assert_eq!(report.recent_documents[0].language.as_deref(), Some("fr"));
+    assert_eq!(report.accounts[0].handle.as_deref(), Some("canal_exemple"));
+    let account = s.query.lookup_indicator(IndicatorKind::Account, "https://t.me/canal_exemple", 0).await.unwrap();
+    assert_eq!(account.indicator.value, "telegram:canal_exemple");
+
+    let page = s.query.search(SearchRequest { query: "propagande chaine".into(), ..SearchRequest::default() }).await.unwrap();
+    assert_eq!(page.hits.len(), 1, "accents do not matter");
+
+    let check = ContentCheck { text: "nouveau lien exemple[.]org et hxxps://exemple[.]org/appel".into(), ..ContentCheck::default() };
+    let matches = s.query.check_content(check).await.unwrap();
+    let values: Vec<&str> = matches.indicators.iter().map(|m| m.value.as_str()).collect();
+    assert_eq!(values, vec!["exemple.org", "https://exemple.org/appel"]);
+}
+
+#[tokio::test]
+async fn unknown_receipts_are_not_found_no_faster_than_known_ones() {
+    let s = services();
+    let started = std::time::Instant::now();
+    let error = s.intake.tip_status("AAAA-AAAA-AAAA-AAAA-AAAA-AAAA").await.unwrap_err();
+    assert!(matches!(error, QueryError::NotFound(_)));
+    assert!(started.elapsed() >= Duration::from_millis(20));
+}
+
+#[tokio::test]
+async fn bad_tips_store_nothing() {
+    let s = services();
+    let cases = [
+        (TipSubmission { text: "  ".into(), ..TipSubmission::default() }, "text is empty"),
+        (TipSubmission { text: "x".repeat(1001), ..TipSubmission::default() }, "text is 1001 bytes, over the 1000-byte limit"),
+        (
+            TipSubmission { text: "ok #marqueur".into(), urls: vec!["pas une url".into()], ..TipSubmission::default() },
+            "urls[0] is not a URL",
+        ),
+        (TipSubmission { text: "ok #marqueur".into(), language_hint: "french".into(), ..TipSubmission::default() }, "language_hint"),
+    ];
+    for (tip, expected) in cases {
+        let error = s.intake.submit_tip(tip).await.unwrap_err();
+        assert!(error.to_string().starts_with(expected), "{error} should start with {expected}");
+    }
+    assert!(s.query.lookup_indicator(IndicatorKind::Hashtag, "#marqueur", 0).await.is_err());
+}
+
+#[tokio::test]
+async fn ingest_counts_duplicates_and_rejections() {
+    let s = services();
+    let mut ingest = s.intake.begin_ingest();
+    ingest.add_message(vec![post("1", "premier #appel"), post("2", "deuxième"), post("1", "premier #appel")]).unwrap();
+    ingest.add_message(vec![PostSubmission { text: String::new(), ..post("3", "") }]).unwrap();
+    let report = ingest.finish().await.unwrap();
+    assert_eq!((report.accepted, report.duplicates), (2, 1));
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!((report.rejected[0].index, report.rejected[0].field.as_str()), (3, "text"));
+
+    let mut again = s.intake.begin_ingest();
+    again.add_message(vec![post("2", "deuxième")]).unwrap();
+    assert_eq!(again.finish().await.unwrap(), IngestReport { accepted: 0, duplicates: 1, rejected: vec![] });
+
+    let author = AccountRef { platform: "telegram".into(), handle: "canal_exemple".into(), ..AccountRef::default() };
+    let matches = s.query.check_content(ContentCheck { author: Some(author), ..ContentCheck::default() }).await.unwrap();
+    assert_eq!(matches.accounts[0].account.document_count, 2);
+    assert_eq!(matches.accounts[0].reason, AccountMatchReason::Author);
+}
+
+#[tokio::test]
+async fn oversized_streams_fail_whole() {
+    let s = services();
+    let mut ingest = s.intake.begin_ingest();
+    assert!(matches!(ingest.add_message((0..4).map(|i| post(&i.to_string(), "x")).collect()), Err(QueryError::Invalid { .. })));
+    ingest.add_message((0..3).map(|i| post(&i.to_string(), "x")).collect()).unwrap();
+    assert!(matches!(ingest.add_message((3..6).map(|i| post(&i.to_string(), "x")).collect()), Err(QueryError::TooLarge { .. })));
+    // The stream failed, so finish is never called: nothing was stored.
+    let page = s.query.search(SearchRequest::default()).await.unwrap();
+    assert!(page.hits.is_empty());
+}
+
+#[tokio::test]
+async fn search_pages_follow_their_query() {
+    let s = services();
+    let mut ingest = s.intake.begin_ingest();
+    ingest.add_message((0..3).map(|i| post(&i.to_string(), "appel")).collect()).unwrap();
+    ingest.finish().await.unwrap();
+    let request = SearchRequest { query: "appel".into(), page_size: 2, ..SearchRequest::default() };
+    let first = s.query.search(request.clone()).await.unwrap();
+    assert_eq!(first.hits.len(), 2);
+    let second = s.query.search(SearchRequest { page_token: first.next_page_token.clone(), ..request.clone() }).await.unwrap();
+    assert_eq!((second.hits.len(), second.next_page_token.as_str()), (1, ""));
+    let other = SearchRequest { query: "autre".into(), page_token: first.next_page_token, ..request };
+    assert!(s.query.search(other).await.is_err());
+}
