@@ -1,1 +1,26 @@
-pub fn x() {}
+//! The `vigil` binary's library: configuration, the gRPC adapters over the
+//! domain services, conversion between wire and domain types, the mapping of
+//! errors to gRPC status (in `status`, and nowhere else), and the server's
+//! lifecycle.
+
+pub mod config;
+mod convert;
+pub mod extract_command;
+mod grpc;
+mod message_size;
+pub mod serve;
+mod status;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Logs go to stderr; stdout belongs to `vigil extract`'s output.
+pub fn init_tracing(format: LogFormat, filter: Option<&str>) {
+    let filter = EnvFilter::try_new(filter.unwrap_or("info")).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}

@@ -1,1 +1,77 @@
-fn main() {}
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use clap::Parser;
+use tokio::net::TcpListener;
+use vigil_server::config::{Cli, Command, ENV_LOG, ServeConfig};
+use vigil_server::{extract_command, init_tracing, serve};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let environment: HashMap<String, String> = std::env::vars().collect();
+    match cli.command {
+        Command::Extract(args) => {
+            init_tracing(args.log_format.unwrap_or_default(), environment.get(ENV_LOG).map(String::as_str));
+            match extract_command::run(std::io::stdin().lock(), std::io::stdout().lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("vigil extract: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Serve(args) => {
+            let config = match ServeConfig::resolve(&args, &environment) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("vigil serve: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            init_tracing(config.log_format, environment.get(ENV_LOG).map(String::as_str));
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("vigil serve: cannot start the runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            runtime.block_on(async {
+                let listener = match TcpListener::bind(config.listen).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::error!(listen = %config.listen, %error, "cannot listen");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+                tracing::info!(listen = %address, "listening");
+                match serve::run(config, listener, shutdown_signal()).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(error) => {
+                        tracing::error!(%error, "server stopped");
+                        ExitCode::FAILURE
+                    }
+                }
+            })
+        }
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => return interrupt.await.unwrap_or(()),
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

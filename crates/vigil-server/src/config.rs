@@ -1,0 +1,251 @@
+//! Configuration in stages: command-line flags, then `VIGIL_*` environment
+//! variables, then an optional TOML file, then defaults, in that order of
+//! precedence. The environment is passed in as data so tests can supply
+//! their own. Every `VIGIL_*` variable vigil reads is named in this file.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde::Deserialize;
+use thiserror::Error;
+use vigil_query::Limits;
+
+pub const ENV_LISTEN: &str = "VIGIL_LISTEN";
+pub const ENV_DATA_DIR: &str = "VIGIL_DATA_DIR";
+pub const ENV_CONFIG: &str = "VIGIL_CONFIG";
+pub const ENV_LOG_FORMAT: &str = "VIGIL_LOG_FORMAT";
+/// A `tracing` filter such as `info` or `vigil_server=debug,info`.
+pub const ENV_LOG: &str = "VIGIL_LOG";
+pub const ENV_MAX_TEXT_BYTES: &str = "VIGIL_MAX_TEXT_BYTES";
+pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
+pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
+pub const ENV_MAX_POSTS_PER_STREAM: &str = "VIGIL_MAX_POSTS_PER_STREAM";
+
+#[derive(Debug, Parser)]
+#[command(name = "vigil", version, about = "Counter-extremism intelligence service")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service.
+    Serve(ServeArgs),
+    /// Extract indicators from stdin: JSON lines {"id", "text"} or plain text
+    /// lines; writes one JSON line per input line. Needs no server.
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:50051].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Where the database lives [default: ./vigil-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A TOML file with any of the settings below, in snake_case.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Largest text accepted in any request [default: 1048576].
+    #[arg(long)]
+    pub max_text_bytes: Option<usize>,
+    /// Largest gRPC message accepted [default: 4194304].
+    #[arg(long)]
+    pub max_message_bytes: Option<usize>,
+    /// Most posts in one IngestPosts stream message [default: 1000].
+    #[arg(long)]
+    pub max_posts_per_message: Option<usize>,
+    /// Most posts in one IngestPosts stream [default: 100000].
+    #[arg(long)]
+    pub max_posts_per_stream: Option<usize>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ExtractArgs {
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(value: &str) -> Result<LogFormat, String> {
+        match value {
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("{other:?} is not one of human, json")),
+        }
+    }
+}
+
+/// The TOML file: every key optional, none unknown.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub max_text_bytes: Option<usize>,
+    pub max_message_bytes: Option<usize>,
+    pub max_posts_per_message: Option<usize>,
+    pub max_posts_per_stream: Option<usize>,
+}
+
+/// Everything `vigil serve` runs with, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+    pub max_message_bytes: usize,
+    /// The least time a GetTipStatus answer takes, known receipt or not.
+    pub tip_status_floor: Duration,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("environment variable {name}={value:?} is not valid: {reason}")]
+    Environment { name: &'static str, value: String, reason: String },
+    #[error("{name} is {value}, {reason}")]
+    Invalid { name: &'static str, value: usize, reason: &'static str },
+}
+
+impl ServeConfig {
+    /// Resolves flags, environment and file into one validated config.
+    pub fn resolve(args: &ServeArgs, environment: &HashMap<String, String>) -> Result<ServeConfig, ConfigError> {
+        let env = Environment(environment);
+        let file_path = args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?);
+        let file = match &file_path {
+            Some(path) => read_file_config(path)?,
+            None => FileConfig::default(),
+        };
+        let defaults = Limits::default();
+        let config = ServeConfig {
+            listen: args.listen.or(env.get(ENV_LISTEN)?).or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 50051).into()),
+            data_dir: args.data_dir.clone().or(env.get(ENV_DATA_DIR)?).or(file.data_dir).unwrap_or_else(|| "vigil-data".into()),
+            log_format: args.log_format.or(env.get(ENV_LOG_FORMAT)?).or(file.log_format).unwrap_or_default(),
+            limits: Limits {
+                max_text_bytes: args
+                    .max_text_bytes
+                    .or(env.get(ENV_MAX_TEXT_BYTES)?)
+                    .or(file.max_text_bytes)
+                    .unwrap_or(defaults.max_text_bytes),
+                max_posts_per_message: args
+                    .max_posts_per_message
+                    .or(env.get(ENV_MAX_POSTS_PER_MESSAGE)?)
+                    .or(file.max_posts_per_message)
+                    .unwrap_or(defaults.max_posts_per_message),
+                max_posts_per_stream: args
+                    .max_posts_per_stream
+                    .or(env.get(ENV_MAX_POSTS_PER_STREAM)?)
+                    .or(file.max_posts_per_stream)
+                    .unwrap_or(defaults.max_posts_per_stream),
+                ..defaults
+            },
+            max_message_bytes: args
+                .max_message_bytes
+                .or(env.get(ENV_MAX_MESSAGE_BYTES)?)
+                .or(file.max_message_bytes)
+                .unwrap_or(4 * 1024 * 1024),
+            tip_status_floor: Duration::from_millis(25),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = |name, value: usize| {
+            if value == 0 { Err(ConfigError::Invalid { name, value, reason: "must be at least 1" }) } else { Ok(()) }
+        };
+        positive("max_text_bytes", self.limits.max_text_bytes)?;
+        positive("max_posts_per_message", self.limits.max_posts_per_message)?;
+        positive("max_posts_per_stream", self.limits.max_posts_per_stream)?;
+        if self.max_message_bytes < 1024 {
+            return Err(ConfigError::Invalid { name: "max_message_bytes", value: self.max_message_bytes, reason: "must be at least 1024" });
+        }
+        Ok(())
+    }
+}
+
+fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
+}
+
+struct Environment<'a>(&'a HashMap<String, String>);
+
+impl Environment<'_> {
+    fn get<T: FromStr>(&self, name: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        match self.0.get(name).filter(|value| !value.is_empty()) {
+            None => Ok(None),
+            Some(value) => value
+                .parse()
+                .map(Some)
+                .map_err(|error: T::Err| ConfigError::Environment { name, value: value.clone(), reason: error.to_string() }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn flags_beat_environment_beat_file_beat_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vigil.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\nmax_text_bytes = 10\nlog_format = \"json\"\n").unwrap();
+        let args = ServeArgs { config: Some(file), listen: Some("127.0.0.1:9000".parse().unwrap()), ..ServeArgs::default() };
+        let config = ServeConfig::resolve(&args, &env(&[(ENV_DATA_DIR, "/from/env"), (ENV_LISTEN, "127.0.0.1:8000")])).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
+        assert_eq!(config.data_dir, PathBuf::from("/from/env"));
+        assert_eq!(config.limits.max_text_bytes, 10);
+        assert_eq!(config.log_format, LogFormat::Json);
+        assert_eq!(config.max_message_bytes, 4 * 1024 * 1024);
+
+        let defaults = ServeConfig::resolve(&ServeArgs::default(), &env(&[])).unwrap();
+        assert_eq!(defaults.listen, "127.0.0.1:50051".parse().unwrap());
+        assert_eq!(defaults.data_dir, PathBuf::from("vigil-data"));
+        assert_eq!(defaults.limits, Limits::default());
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let error = ServeConfig::resolve(&ServeArgs::default(), &env(&[(ENV_LISTEN, "nowhere")])).unwrap_err();
+        assert!(error.to_string().contains("VIGIL_LISTEN"), "{error}");
+        let error = ServeConfig::resolve(&ServeArgs { max_text_bytes: Some(0), ..ServeArgs::default() }, &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("max_text_bytes"), "{error}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vigil.toml");
+        std::fs::write(&file, "listne = \"x\"\n").unwrap();
+        let error = ServeConfig::resolve(&ServeArgs { config: Some(file), ..ServeArgs::default() }, &env(&[])).unwrap_err();
+        assert!(error.to_string().contains("listne"), "{error}");
+    }
+}

@@ -1,0 +1,116 @@
+//! The server: takes its listener and its shutdown signal as arguments, so a
+//! test can bind port 0 and stop it.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use thiserror::Error;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+use vigil_proto::tonic;
+use vigil_proto::v1 as pb;
+use vigil_query::{Intake, Query};
+use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
+
+use crate::config::ServeConfig;
+use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services};
+use crate::message_size::OversizedMessageLayer;
+
+#[derive(Debug, Error)]
+pub enum ServeError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("reflection service: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("storage task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+/// The gRPC service names health reports on, besides the whole server ("").
+const SERVICE_NAMES: [&str; 3] = ["vigil.v1.Intake", "vigil.v1.Extraction", "vigil.v1.Query"];
+
+/// Serves until `shutdown` resolves, then stops accepting, lets in-flight
+/// requests finish and closes storage cleanly.
+pub async fn run(config: ServeConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    for name in std::iter::once("").chain(SERVICE_NAMES) {
+        health.set_service_status(name, ServingStatus::NotServing).await;
+    }
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(vigil_proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    // grpcurl before 1.9 speaks only the v1alpha protocol.
+    let reflection_v1alpha = reflection().build_v1alpha()?;
+
+    let services = ReadyServices::default();
+    let limit = config.max_message_bytes;
+    let router = Server::builder()
+        .layer(OversizedMessageLayer { limit })
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(pb::intake_server::IntakeServer::new(IntakeAdapter(services.clone())).max_decoding_message_size(limit))
+        .add_service(
+            pb::extraction_server::ExtractionServer::new(ExtractionAdapter(services.clone())).max_decoding_message_size(limit),
+        )
+        .add_service(pb::query_server::QueryServer::new(QueryAdapter(services.clone())).max_decoding_message_size(limit));
+
+    // Serve at once, health NOT_SERVING, while storage opens beside it; a
+    // failure to open stops the server.
+    let open_failed = Arc::new(Notify::new());
+    let stop = {
+        let open_failed = Arc::clone(&open_failed);
+        async move {
+            tokio::select! {
+                () = shutdown => tracing::info!("shutting down: no new requests, finishing those in flight"),
+                () = open_failed.notified() => {}
+            }
+        }
+    };
+    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+    let opening = async {
+        let store = match open_store(&config).await {
+            Ok(store) => store,
+            Err(error) => {
+                open_failed.notify_one();
+                return Err(error);
+            }
+        };
+        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        services.set(Services {
+            intake: Intake::new(Arc::clone(&shared), config.limits.clone(), config.tip_status_floor),
+            query: Query::new(shared, config.limits.clone()),
+            limits: config.limits.clone(),
+            max_message_bytes: limit,
+        });
+        for name in std::iter::once("").chain(SERVICE_NAMES) {
+            health.set_service_status(name, ServingStatus::Serving).await;
+        }
+        tracing::info!("serving");
+        Ok(store)
+    };
+    let (served, opened) = tokio::join!(serving, opening);
+    let store = opened?;
+    tokio::task::spawn_blocking(move || store.checkpoint()).await??;
+    tracing::info!("storage closed");
+    Ok(served?)
+}
+
+async fn open_store(config: &ServeConfig) -> Result<SqliteStore, ServeError> {
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)
+        .map_err(|source| ServeError::DataDir { path: data_dir.display().to_string(), source })?;
+    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&SqliteOptions::in_directory(&data_dir))).await??;
+    tracing::info!(data_dir = %config.data_dir.display(), "storage open and migrated");
+    Ok(store)
+}

@@ -1,0 +1,62 @@
+//! The one place where errors become gRPC statuses.
+
+use tonic::{Code, Status};
+use vigil_proto::tonic;
+use vigil_query::QueryError;
+use vigil_store::StoreError;
+
+pub fn status_of_query_error(error: QueryError) -> Status {
+    match error {
+        QueryError::Invalid { .. } => Status::invalid_argument(error.to_string()),
+        QueryError::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
+        QueryError::NotFound(_) => Status::not_found(error.to_string()),
+        QueryError::Store(store) => status_of_store_error(store),
+    }
+}
+
+pub fn status_of_store_error(error: StoreError) -> Status {
+    match error {
+        StoreError::Unavailable(_) => {
+            tracing::warn!(error = %error, "storage refused a write");
+            Status::unavailable(error.to_string())
+        }
+        other => {
+            // The details stay in the log: they may name tables or paths.
+            tracing::error!(error = %other, "storage failed");
+            Status::internal("storage failed; the server log has the details")
+        }
+    }
+}
+
+/// A request field that is missing or out of range, found while converting
+/// from the wire form.
+pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Status {
+    Status::invalid_argument(format!("{field} {reason}"))
+}
+
+/// tonic answers a message over the size limit with OUT_OF_RANGE; vigil's
+/// contract is RESOURCE_EXHAUSTED, naming the limit.
+pub fn oversized_message_status(code: Code, message: &str, limit: usize) -> Option<Status> {
+    (code == Code::OutOfRange && message.contains("message length too large")).then(|| {
+        Status::resource_exhausted(format!("request message is over the {limit}-byte limit (max_message_bytes)"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_code() {
+        let check = |error: QueryError, code: Code| assert_eq!(status_of_query_error(error).code(), code);
+        check(QueryError::Invalid { field: "text".into(), reason: "is empty".into() }, Code::InvalidArgument);
+        check(QueryError::TooLarge { field: "posts".into(), reason: "over".into() }, Code::ResourceExhausted);
+        check(QueryError::NotFound("x".into()), Code::NotFound);
+        check(QueryError::Store(StoreError::Unavailable("disk full".into())), Code::Unavailable);
+        check(QueryError::Store(StoreError::Worker("gone".into())), Code::Internal);
+        let status = status_of_query_error(QueryError::Invalid { field: "text".into(), reason: "is empty".into() });
+        assert_eq!(status.message(), "text is empty");
+        assert!(oversized_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some());
+        assert!(oversized_message_status(Code::OutOfRange, "other", 10).is_none());
+    }
+}
