@@ -13,10 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out_dir.join("vigil_descriptor.bin"), descriptor_set.encode_to_vec())?;
 
-    tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
-        .compile_fds(descriptor_set)?;
+    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(descriptor_set)?;
 
     println!("cargo:rerun-if-changed={}", proto_root.display());
     Ok(())

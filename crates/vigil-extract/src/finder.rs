@@ -19,12 +19,14 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
         .expect("e-mail pattern compiles")
 });
 static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}\b").expect("domain pattern compiles")
+    Regex::new(r"\b(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}\b")
+        .expect("domain pattern compiles")
 });
 static HASHTAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"#[\p{L}\p{M}\p{N}_]+").expect("hashtag pattern compiles"));
-static HANDLE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles"));
+static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles")
+});
 static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9A-Fa-f]{32,64}\b").expect("hash pattern compiles"));
 
 /// Every indicator in `text`, and its language.
@@ -52,14 +54,16 @@ pub fn extract(text: &str) -> Extraction {
     for found in HASHTAG.find_iter(scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let tag = &found.as_str()[1..];
-        let preceded_by_word = scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_&#/".contains(c));
+        let preceded_by_word =
+            scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_&#/".contains(c));
         if finder.is_free(span) && !preceded_by_word && tag.chars().any(char::is_alphabetic) {
             finder.take(span, IndicatorKind::Hashtag, tag.to_lowercase());
         }
     }
     for found in HANDLE.find_iter(scanned) {
         let span = Span { start: found.start(), end: found.end() };
-        let preceded_by_word = scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
+        let preceded_by_word =
+            scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
         if finder.is_free(span) && !preceded_by_word {
             finder.handle(scanned, &found.as_str()[1..], span);
         }
@@ -75,7 +79,10 @@ pub fn extract(text: &str) -> Extraction {
         // A real digest has both letters and digits with near certainty;
         // requiring both keeps long numbers and words out.
         let hex = found.as_str();
-        if finder.is_free(span) && hex.bytes().any(|b| b.is_ascii_digit()) && hex.bytes().any(|b| b.is_ascii_alphabetic()) {
+        if finder.is_free(span)
+            && hex.bytes().any(|b| b.is_ascii_digit())
+            && hex.bytes().any(|b| b.is_ascii_alphabetic())
+        {
             finder.take(span, kind, hex.to_ascii_lowercase());
         }
     }
@@ -140,7 +147,8 @@ impl Finder<'_, '_> {
     /// platform and the handle is valid there; otherwise it is a handle.
     fn handle(&mut self, scanned: &str, handle: &str, span: Span) {
         let sentence = sentence_around(scanned, span).to_lowercase();
-        let mut named = PLATFORM_MENTIONS.iter().filter(|(word, _)| sentence.contains(word)).map(|(_, platform)| *platform);
+        let mut named =
+            PLATFORM_MENTIONS.iter().filter(|(word, _)| sentence.contains(word)).map(|(_, platform)| *platform);
         let first: Option<Platform> = named.next();
         let platform = first.filter(|first| named.all(|other| other == *first));
         match platform.and_then(|platform| normalize_account_handle(platform, handle).map(|h| (platform, h))) {
@@ -156,7 +164,8 @@ fn trim_url_end(text: &str, mut span: Span) -> Span {
     loop {
         let url = &text[span.start..span.end];
         let Some(last) = url.chars().next_back() else { return span };
-        let unbalanced = |open: char, close: char| last == close && url.matches(open).count() < url.matches(close).count();
+        let unbalanced =
+            |open: char, close: char| last == close && url.matches(open).count() < url.matches(close).count();
         let trim = ".,;:!?'\"".contains(last) || unbalanced('(', ')') || unbalanced('[', ']');
         if !trim {
             return span;
@@ -225,10 +234,13 @@ mod tests {
                 (Domain, "example.net", "https://Example.NET:443/a?utm_source=t&id=2"),
             ],
         );
-        check("(see https://example.org/a_(b))", &[
-            (Url, "https://example.org/a_(b)", "https://example.org/a_(b)"),
-            (Domain, "example.org", "https://example.org/a_(b)"),
-        ]);
+        check(
+            "(see https://example.org/a_(b))",
+            &[
+                (Url, "https://example.org/a_(b)", "https://example.org/a_(b)"),
+                (Domain, "example.org", "https://example.org/a_(b)"),
+            ],
+        );
     }
 
     #[test]
@@ -254,7 +266,11 @@ mod tests {
     fn emails_hashtags_and_handles() {
         check(
             "write to Contact@Example.org #Appel #النصر #1 a#b",
-            &[(Email, "contact@example.org", "Contact@Example.org"), (Hashtag, "appel", "#Appel"), (Hashtag, "النصر", "#النصر")],
+            &[
+                (Email, "contact@example.org", "Contact@Example.org"),
+                (Hashtag, "appel", "#Appel"),
+                (Hashtag, "النصر", "#النصر"),
+            ],
         );
         check("suivez @Example_User", &[(Handle, "example_user", "@Example_User")]);
         check("sur Telegram: @Example_Channel", &[(Account, "telegram:example_channel", "@Example_Channel")]);
@@ -265,7 +281,10 @@ mod tests {
     fn file_hashes() {
         let sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
         check(&format!("media {sha}"), &[(Sha256, sha, sha)]);
-        check("d41d8cd98f00b204e9800998ecf8427e", &[(Md5, "d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e")]);
+        check(
+            "d41d8cd98f00b204e9800998ecf8427e",
+            &[(Md5, "d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e")],
+        );
         check("12345678901234567890123456789012", &[]);
     }
 
@@ -273,7 +292,10 @@ mod tests {
     fn arabic_text_touching_indicators() {
         check(
             "انضموا\u{200F} hxxps://example[.]org/a",
-            &[(Url, "https://example.org/a", "hxxps://example[.]org/a"), (Domain, "example.org", "hxxps://example[.]org/a")],
+            &[
+                (Url, "https://example.org/a", "hxxps://example[.]org/a"),
+                (Domain, "example.org", "hxxps://example[.]org/a"),
+            ],
         );
     }
 

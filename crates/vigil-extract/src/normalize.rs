@@ -3,9 +3,9 @@
 use thiserror::Error;
 use url::Url;
 
+use crate::IndicatorKind;
 use crate::account::{Platform, account_of_url, normalize_account_handle};
 use crate::refang::Refanged;
-use crate::IndicatorKind;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum NormalizeError {
@@ -104,8 +104,11 @@ pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
     let ascii = url::Host::parse(candidate).ok()?;
     let url::Host::Domain(domain) = ascii else { return None };
     let labels_ok = domain.split('.').count() >= 2
-        && domain.split('.').all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
-    let tld_ok = domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
+        && domain
+            .split('.')
+            .all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
+    let tld_ok =
+        domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
     (labels_ok && tld_ok).then_some(domain)
 }
 
@@ -116,8 +119,8 @@ pub(crate) fn is_plausible_tld(tld: &str) -> bool {
     const GENERIC: &[&str] = &[
         "com", "net", "org", "info", "biz", "xyz", "online", "site", "top", "club", "app", "dev", "news", "live",
         "blog", "shop", "store", "tech", "space", "website", "link", "click", "media", "world", "today", "life",
-        "press", "icu", "vip", "onion", "one", "pro", "mobi", "name", "asia", "cloud", "host", "fun", "social",
-        "tube", "video", "win", "network", "global", "center", "agency", "email", "digital",
+        "press", "icu", "vip", "onion", "one", "pro", "mobi", "name", "asia", "cloud", "host", "fun", "social", "tube",
+        "video", "win", "network", "global", "center", "agency", "email", "digital",
     ];
     const FILE_EXTENSIONS: &[&str] = &["py", "sh", "md", "rs", "ps", "gz", "js", "ts", "cs", "db"];
     let tld = tld.to_ascii_lowercase();

@@ -95,7 +95,10 @@ impl Intake {
         for (index, raw) in tip.urls.iter().enumerate() {
             let found = extract(raw.trim()).findings;
             if !found.iter().any(|finding| finding.kind == IndicatorKind::Url) {
-                return Err(QueryError::invalid(format!("urls[{index}]"), "is not a URL (http, https or ftp, defanged or not)"));
+                return Err(QueryError::invalid(
+                    format!("urls[{index}]"),
+                    "is not a URL (http, https or ftp, defanged or not)",
+                ));
             }
             for finding in &found {
                 add_spanless(&mut sightings, finding.kind, finding.value.clone());
@@ -141,7 +144,14 @@ impl Intake {
     /// Starts an IngestPosts stream: add each message with
     /// [`Ingest::add_message`], then store them all with [`Ingest::finish`].
     pub fn begin_ingest(&self) -> Ingest {
-        Ingest { store: Arc::clone(&self.store), limits: self.limits.clone(), next_index: 0, posts: Vec::new(), keys: HashSet::new(), report: IngestReport::default() }
+        Ingest {
+            store: Arc::clone(&self.store),
+            limits: self.limits.clone(),
+            next_index: 0,
+            posts: Vec::new(),
+            keys: HashSet::new(),
+            report: IngestReport::default(),
+        }
     }
 }
 
@@ -164,14 +174,21 @@ impl Ingest {
         if posts.len() > self.limits.max_posts_per_message {
             return Err(QueryError::invalid(
                 "posts",
-                format!("has {} posts in one message, over the limit of {}", posts.len(), self.limits.max_posts_per_message),
+                format!(
+                    "has {} posts in one message, over the limit of {}",
+                    posts.len(),
+                    self.limits.max_posts_per_message
+                ),
             ));
         }
         let total = self.next_index as usize + posts.len();
         if total > self.limits.max_posts_per_stream {
             return Err(QueryError::too_large(
                 "posts",
-                format!("reach {total} posts in one stream, over the limit of {}; split the feed into several streams", self.limits.max_posts_per_stream),
+                format!(
+                    "reach {total} posts in one stream, over the limit of {}; split the feed into several streams",
+                    self.limits.max_posts_per_stream
+                ),
             ));
         }
         for post in posts {
@@ -179,7 +196,10 @@ impl Ingest {
             self.next_index += 1;
             match self.limits.post_document(&post) {
                 Ok(document) => {
-                    let key = (document.platform.clone().unwrap_or_default(), document.platform_post_id.clone().unwrap_or_default());
+                    let key = (
+                        document.platform.clone().unwrap_or_default(),
+                        document.platform_post_id.clone().unwrap_or_default(),
+                    );
                     if self.keys.insert(key) {
                         self.posts.push(document);
                     } else {
@@ -325,6 +345,9 @@ mod tests {
         assert_ne!(code, new_receipt_code().unwrap());
         assert_eq!(canonical_receipt_code(&code.to_lowercase().replace('-', " ")), Some(code.clone()));
         assert_eq!(canonical_receipt_code("short"), None);
-        assert_eq!(canonical_receipt_code("OOOO-IIII-LLLL-0000-0000-0000"), Some("0000-1111-1111-0000-0000-0000".into()));
+        assert_eq!(
+            canonical_receipt_code("OOOO-IIII-LLLL-0000-0000-0000"),
+            Some("0000-1111-1111-0000-0000-0000".into())
+        );
     }
 }

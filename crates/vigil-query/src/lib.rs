@@ -23,7 +23,9 @@ pub use limits::Limits;
 pub use search::{SearchPage, SearchRequest};
 pub use vigil_extract::{Extraction, IndicatorKind, Language};
 use vigil_store::Store;
-pub use vigil_store::{AccountRecord, DocumentKind, DocumentSummary, IndicatorReport, SearchOrder, TipState, TipStatus};
+pub use vigil_store::{
+    AccountRecord, DocumentKind, DocumentSummary, IndicatorReport, SearchOrder, TipState, TipStatus,
+};
 
 /// An account as a caller names it, before normalization.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

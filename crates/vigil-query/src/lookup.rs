@@ -22,9 +22,13 @@ impl Query {
             n => n,
         };
         if raw_value.len() > 8 * 1024 {
-            return Err(QueryError::invalid("value", format!("is {} bytes, over the 8192-byte limit", raw_value.len())));
+            return Err(QueryError::invalid(
+                "value",
+                format!("is {} bytes, over the 8192-byte limit", raw_value.len()),
+            ));
         }
-        let value = normalize(kind, raw_value).map_err(|error| QueryError::invalid("value", format!("is wrong: {error}")))?;
+        let value =
+            normalize(kind, raw_value).map_err(|error| QueryError::invalid("value", format!("is wrong: {error}")))?;
         self.store
             .indicator_report(kind, value.clone(), max_documents)
             .await?

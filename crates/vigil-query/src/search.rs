@@ -50,7 +50,10 @@ impl Query {
         };
         for (index, language) in request.languages.iter().enumerate() {
             if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()) {
-                return Err(QueryError::invalid(format!("languages[{index}]"), "must be a lowercase ISO 639 code of 2 or 3 letters"));
+                return Err(QueryError::invalid(
+                    format!("languages[{index}]"),
+                    "must be a lowercase ISO 639 code of 2 or 3 letters",
+                ));
             }
         }
         if let (Some(from), Some(until)) = (request.observed_from, request.observed_until) {
@@ -102,7 +105,10 @@ impl Query {
 /// Words and "quoted phrases", folded the way documents are indexed.
 fn parse_query(query: &str) -> Result<Vec<String>, QueryError> {
     if query.len() > MAX_QUERY_BYTES {
-        return Err(QueryError::invalid("query", format!("is {} bytes, over the {MAX_QUERY_BYTES}-byte limit", query.len())));
+        return Err(QueryError::invalid(
+            "query",
+            format!("is {} bytes, over the {MAX_QUERY_BYTES}-byte limit", query.len()),
+        ));
     }
     let folded = fold_for_search(query);
     let mut phrases = Vec::new();
@@ -118,7 +124,10 @@ fn parse_query(query: &str) -> Result<Vec<String>, QueryError> {
         }
     }
     if phrases.len() > MAX_PHRASES {
-        return Err(QueryError::invalid("query", format!("has {} words and phrases, over the limit of {MAX_PHRASES}", phrases.len())));
+        return Err(QueryError::invalid(
+            "query",
+            format!("has {} words and phrases, over the limit of {MAX_PHRASES}", phrases.len()),
+        ));
     }
     Ok(phrases)
 }
@@ -142,7 +151,8 @@ fn encode_token(cursor: SearchCursor, fingerprint: &str) -> String {
 }
 
 fn decode_token(token: &str, expected_fingerprint: &str) -> Result<SearchCursor, QueryError> {
-    let malformed = || QueryError::invalid("page_token", "is malformed: pass next_page_token from the previous response as it is");
+    let malformed =
+        || QueryError::invalid("page_token", "is malformed: pass next_page_token from the previous response as it is");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     let mut parts = text.splitn(3, '|');

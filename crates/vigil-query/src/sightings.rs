@@ -31,7 +31,8 @@ pub(crate) fn mentioned_accounts(findings: &[Finding]) -> Vec<AccountKey> {
     let mut accounts: Vec<AccountKey> = Vec::new();
     for finding in findings.iter().filter(|f| f.kind == IndicatorKind::Account) {
         let Some((platform, handle)) = finding.value.split_once(':') else { continue };
-        let key = AccountKey { platform: platform.to_owned(), handle: Some(handle.to_owned()), platform_account_id: None };
+        let key =
+            AccountKey { platform: platform.to_owned(), handle: Some(handle.to_owned()), platform_account_id: None };
         if !accounts.contains(&key) {
             accounts.push(key);
         }
@@ -66,7 +67,10 @@ pub(crate) fn account_key(field: &str, account: &AccountRef) -> Result<Option<Ac
             None => {
                 let handle = raw.strip_prefix('@').unwrap_or(raw);
                 if handle.len() > 256 || handle.chars().any(char::is_whitespace) {
-                    return Err(QueryError::invalid(format!("{field}.handle"), "must be at most 256 bytes without spaces"));
+                    return Err(QueryError::invalid(
+                        format!("{field}.handle"),
+                        "must be at most 256 bytes without spaces",
+                    ));
                 }
                 handle.to_owned()
             }

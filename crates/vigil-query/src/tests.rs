@@ -16,7 +16,8 @@ struct Services {
 fn services() -> Services {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).unwrap());
-    let limits = Limits { max_text_bytes: 1000, max_posts_per_message: 3, max_posts_per_stream: 5, ..Limits::default() };
+    let limits =
+        Limits { max_text_bytes: 1000, max_posts_per_message: 3, max_posts_per_stream: 5, ..Limits::default() };
     Services {
         intake: Intake::new(Arc::clone(&store), limits.clone(), Duration::from_millis(20)),
         query: Query::new(store, limits),
@@ -30,7 +31,11 @@ fn post(id: &str, text: &str) -> PostSubmission {
     PostSubmission {
         platform: "Telegram".into(),
         platform_post_id: id.into(),
-        author: Some(AccountRef { platform: "telegram".into(), handle: "@Canal_Exemple".into(), ..AccountRef::default() }),
+        author: Some(AccountRef {
+            platform: "telegram".into(),
+            handle: "@Canal_Exemple".into(),
+            ..AccountRef::default()
+        }),
         text: text.into(),
         posted_at: Some(1_700_000_000),
         ..PostSubmission::default()
@@ -51,10 +56,14 @@ async fn a_tip_is_found_by_lookup_search_and_content_check() {
     let account = s.query.lookup_indicator(IndicatorKind::Account, "https://t.me/canal_exemple", 0).await.unwrap();
     assert_eq!(account.indicator.value, "telegram:canal_exemple");
 
-    let page = s.query.search(SearchRequest { query: "propagande chaine".into(), ..SearchRequest::default() }).await.unwrap();
+    let page =
+        s.query.search(SearchRequest { query: "propagande chaine".into(), ..SearchRequest::default() }).await.unwrap();
     assert_eq!(page.hits.len(), 1, "accents do not matter");
 
-    let check = ContentCheck { text: "nouveau lien exemple[.]org et hxxps://exemple[.]org/appel".into(), ..ContentCheck::default() };
+    let check = ContentCheck {
+        text: "nouveau lien exemple[.]org et hxxps://exemple[.]org/appel".into(),
+        ..ContentCheck::default()
+    };
     let matches = s.query.check_content(check).await.unwrap();
     let values: Vec<&str> = matches.indicators.iter().map(|m| m.value.as_str()).collect();
     assert_eq!(values, vec!["exemple.org", "https://exemple.org/appel"]);
@@ -74,12 +83,18 @@ async fn bad_tips_store_nothing() {
     let s = services();
     let cases = [
         (TipSubmission { text: "  ".into(), ..TipSubmission::default() }, "text is empty"),
-        (TipSubmission { text: "x".repeat(1001), ..TipSubmission::default() }, "text is 1001 bytes, over the 1000-byte limit"),
+        (
+            TipSubmission { text: "x".repeat(1001), ..TipSubmission::default() },
+            "text is 1001 bytes, over the 1000-byte limit",
+        ),
         (
             TipSubmission { text: "ok #marqueur".into(), urls: vec!["pas une url".into()], ..TipSubmission::default() },
             "urls[0] is not a URL",
         ),
-        (TipSubmission { text: "ok #marqueur".into(), language_hint: "french".into(), ..TipSubmission::default() }, "language_hint"),
+        (
+            TipSubmission { text: "ok #marqueur".into(), language_hint: "french".into(), ..TipSubmission::default() },
+            "language_hint",
+        ),
     ];
     for (tip, expected) in cases {
         let error = s.intake.submit_tip(tip).await.unwrap_err();
@@ -104,7 +119,8 @@ async fn ingest_counts_duplicates_and_rejections() {
     assert_eq!(again.finish().await.unwrap(), IngestReport { accepted: 0, duplicates: 1, rejected: vec![] });
 
     let author = AccountRef { platform: "telegram".into(), handle: "canal_exemple".into(), ..AccountRef::default() };
-    let matches = s.query.check_content(ContentCheck { author: Some(author), ..ContentCheck::default() }).await.unwrap();
+    let matches =
+        s.query.check_content(ContentCheck { author: Some(author), ..ContentCheck::default() }).await.unwrap();
     assert_eq!(matches.accounts[0].account.document_count, 2);
     assert_eq!(matches.accounts[0].reason, AccountMatchReason::Author);
 }
@@ -113,9 +129,15 @@ async fn ingest_counts_duplicates_and_rejections() {
 async fn oversized_streams_fail_whole() {
     let s = services();
     let mut ingest = s.intake.begin_ingest();
-    assert!(matches!(ingest.add_message((0..4).map(|i| post(&i.to_string(), "x")).collect()), Err(QueryError::Invalid { .. })));
+    assert!(matches!(
+        ingest.add_message((0..4).map(|i| post(&i.to_string(), "x")).collect()),
+        Err(QueryError::Invalid { .. })
+    ));
     ingest.add_message((0..3).map(|i| post(&i.to_string(), "x")).collect()).unwrap();
-    assert!(matches!(ingest.add_message((3..6).map(|i| post(&i.to_string(), "x")).collect()), Err(QueryError::TooLarge { .. })));
+    assert!(matches!(
+        ingest.add_message((3..6).map(|i| post(&i.to_string(), "x")).collect()),
+        Err(QueryError::TooLarge { .. })
+    ));
     // The stream failed, so finish is never called: nothing was stored.
     let page = s.query.search(SearchRequest::default()).await.unwrap();
     assert!(page.hits.is_empty());
@@ -130,7 +152,8 @@ async fn search_pages_follow_their_query() {
     let request = SearchRequest { query: "appel".into(), page_size: 2, ..SearchRequest::default() };
     let first = s.query.search(request.clone()).await.unwrap();
     assert_eq!(first.hits.len(), 2);
-    let second = s.query.search(SearchRequest { page_token: first.next_page_token.clone(), ..request.clone() }).await.unwrap();
+    let second =
+        s.query.search(SearchRequest { page_token: first.next_page_token.clone(), ..request.clone() }).await.unwrap();
     assert_eq!((second.hits.len(), second.next_page_token.as_str()), (1, ""));
     let other = SearchRequest { query: "autre".into(), page_token: first.next_page_token, ..request };
     assert!(s.query.search(other).await.is_err());

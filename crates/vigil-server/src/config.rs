@@ -116,6 +116,8 @@ pub struct ServeConfig {
     pub max_message_bytes: usize,
     /// The least time a GetTipStatus answer takes, known receipt or not.
     pub tip_status_floor: Duration,
+    /// How long shutdown waits for in-flight requests and open connections.
+    pub shutdown_grace: Duration,
 }
 
 #[derive(Debug, Error)]
@@ -141,8 +143,17 @@ impl ServeConfig {
         };
         let defaults = Limits::default();
         let config = ServeConfig {
-            listen: args.listen.or(env.get(ENV_LISTEN)?).or(file.listen).unwrap_or_else(|| ([127, 0, 0, 1], 50051).into()),
-            data_dir: args.data_dir.clone().or(env.get(ENV_DATA_DIR)?).or(file.data_dir).unwrap_or_else(|| "vigil-data".into()),
+            listen: args
+                .listen
+                .or(env.get(ENV_LISTEN)?)
+                .or(file.listen)
+                .unwrap_or_else(|| ([127, 0, 0, 1], 50051).into()),
+            data_dir: args
+                .data_dir
+                .clone()
+                .or(env.get(ENV_DATA_DIR)?)
+                .or(file.data_dir)
+                .unwrap_or_else(|| "vigil-data".into()),
             log_format: args.log_format.or(env.get(ENV_LOG_FORMAT)?).or(file.log_format).unwrap_or_default(),
             limits: Limits {
                 max_text_bytes: args
@@ -168,6 +179,7 @@ impl ServeConfig {
                 .or(file.max_message_bytes)
                 .unwrap_or(4 * 1024 * 1024),
             tip_status_floor: Duration::from_millis(25),
+            shutdown_grace: Duration::from_secs(10),
         };
         config.validate()?;
         Ok(config)
@@ -181,7 +193,11 @@ impl ServeConfig {
         positive("max_posts_per_message", self.limits.max_posts_per_message)?;
         positive("max_posts_per_stream", self.limits.max_posts_per_stream)?;
         if self.max_message_bytes < 1024 {
-            return Err(ConfigError::Invalid { name: "max_message_bytes", value: self.max_message_bytes, reason: "must be at least 1024" });
+            return Err(ConfigError::Invalid {
+                name: "max_message_bytes",
+                value: self.max_message_bytes,
+                reason: "must be at least 1024",
+            });
         }
         Ok(())
     }
@@ -201,10 +217,11 @@ impl Environment<'_> {
     {
         match self.0.get(name).filter(|value| !value.is_empty()) {
             None => Ok(None),
-            Some(value) => value
-                .parse()
-                .map(Some)
-                .map_err(|error: T::Err| ConfigError::Environment { name, value: value.clone(), reason: error.to_string() }),
+            Some(value) => value.parse().map(Some).map_err(|error: T::Err| ConfigError::Environment {
+                name,
+                value: value.clone(),
+                reason: error.to_string(),
+            }),
         }
     }
 }
@@ -221,9 +238,15 @@ mod tests {
     fn flags_beat_environment_beat_file_beat_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("vigil.toml");
-        std::fs::write(&file, "listen = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\nmax_text_bytes = 10\nlog_format = \"json\"\n").unwrap();
-        let args = ServeArgs { config: Some(file), listen: Some("127.0.0.1:9000".parse().unwrap()), ..ServeArgs::default() };
-        let config = ServeConfig::resolve(&args, &env(&[(ENV_DATA_DIR, "/from/env"), (ENV_LISTEN, "127.0.0.1:8000")])).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:7000\"\ndata_dir = \"/from/file\"\nmax_text_bytes = 10\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let args =
+            ServeArgs { config: Some(file), listen: Some("127.0.0.1:9000".parse().unwrap()), ..ServeArgs::default() };
+        let config =
+            ServeConfig::resolve(&args, &env(&[(ENV_DATA_DIR, "/from/env"), (ENV_LISTEN, "127.0.0.1:8000")])).unwrap();
         assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());
         assert_eq!(config.data_dir, PathBuf::from("/from/env"));
         assert_eq!(config.limits.max_text_bytes, 10);
@@ -240,12 +263,14 @@ mod tests {
     fn bad_settings_are_named() {
         let error = ServeConfig::resolve(&ServeArgs::default(), &env(&[(ENV_LISTEN, "nowhere")])).unwrap_err();
         assert!(error.to_string().contains("VIGIL_LISTEN"), "{error}");
-        let error = ServeConfig::resolve(&ServeArgs { max_text_bytes: Some(0), ..ServeArgs::default() }, &env(&[])).unwrap_err();
+        let error = ServeConfig::resolve(&ServeArgs { max_text_bytes: Some(0), ..ServeArgs::default() }, &env(&[]))
+            .unwrap_err();
         assert!(error.to_string().contains("max_text_bytes"), "{error}");
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("vigil.toml");
         std::fs::write(&file, "listne = \"x\"\n").unwrap();
-        let error = ServeConfig::resolve(&ServeArgs { config: Some(file), ..ServeArgs::default() }, &env(&[])).unwrap_err();
+        let error =
+            ServeConfig::resolve(&ServeArgs { config: Some(file), ..ServeArgs::default() }, &env(&[])).unwrap_err();
         assert!(error.to_string().contains("listne"), "{error}");
     }
 }

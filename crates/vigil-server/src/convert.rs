@@ -89,7 +89,10 @@ pub fn account_ref(account: Option<pb::AccountRef>) -> Option<AccountRef> {
 }
 
 pub fn language(language: Option<Language>) -> Option<pb::Language> {
-    Some(language.map_or_else(pb::Language::default, |l| pb::Language { code: l.code.to_owned(), confidence: l.confidence }))
+    Some(
+        language
+            .map_or_else(pb::Language::default, |l| pb::Language { code: l.code.to_owned(), confidence: l.confidence }),
+    )
 }
 
 pub fn span(span: vigil_extract::Span) -> pb::Span {

@@ -44,9 +44,16 @@ mod tests {
         let input = "{\"id\": \"a\", \"text\": \"voir hxxps://exemple[.]org\"}\nsuivez @example_user\n";
         let mut output = Vec::new();
         run(input.as_bytes(), &mut output).unwrap();
-        let lines: Vec<Value> = output.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect();
+        let lines: Vec<Value> = output
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(|l| serde_json::from_slice(l).unwrap())
+            .collect();
         assert_eq!(lines[0]["id"], "a");
-        assert_eq!(lines[0]["indicators"][0], json!({"kind": "url", "value": "https://exemple.org/", "start": 5, "end": 26}));
+        assert_eq!(
+            lines[0]["indicators"][0],
+            json!({"kind": "url", "value": "https://exemple.org/", "start": 5, "end": 26})
+        );
         assert_eq!(lines[1]["id"], 2);
         assert_eq!(lines[1]["indicators"][0]["value"], "example_user");
     }

@@ -42,7 +42,10 @@ pub struct IntakeAdapter(pub ReadyServices);
 
 #[tonic::async_trait]
 impl pb::intake_server::Intake for IntakeAdapter {
-    async fn submit_tip(&self, request: Request<pb::SubmitTipRequest>) -> Result<Response<pb::SubmitTipResponse>, Status> {
+    async fn submit_tip(
+        &self,
+        request: Request<pb::SubmitTipRequest>,
+    ) -> Result<Response<pb::SubmitTipResponse>, Status> {
         let request = request.into_inner();
         let tip = TipSubmission { text: request.text, language_hint: request.language_hint, urls: request.urls };
         let receipt = self.0.get()?.intake.submit_tip(tip).await.map_err(status_of_query_error)?;
@@ -54,7 +57,8 @@ impl pb::intake_server::Intake for IntakeAdapter {
         &self,
         request: Request<pb::GetTipStatusRequest>,
     ) -> Result<Response<pb::GetTipStatusResponse>, Status> {
-        let state = self.0.get()?.intake.tip_status(&request.into_inner().receipt_code).await.map_err(status_of_query_error)?;
+        let state =
+            self.0.get()?.intake.tip_status(&request.into_inner().receipt_code).await.map_err(status_of_query_error)?;
         Ok(Response::new(pb::GetTipStatusResponse {
             status: convert::tip_status(state.status),
             follow_up_count: state.follow_up_count,
@@ -76,7 +80,12 @@ impl pb::intake_server::Intake for IntakeAdapter {
             ingest.add_message(posts).map_err(status_of_query_error)?;
         }
         let report = ingest.finish().await.map_err(status_of_query_error)?;
-        tracing::info!(accepted = report.accepted, duplicates = report.duplicates, rejected = report.rejected.len(), "posts ingested");
+        tracing::info!(
+            accepted = report.accepted,
+            duplicates = report.duplicates,
+            rejected = report.rejected.len(),
+            "posts ingested"
+        );
         Ok(Response::new(pb::IngestPostsResponse {
             accepted: report.accepted,
             duplicates: report.duplicates,
@@ -114,7 +123,8 @@ pub struct ExtractionAdapter(pub ReadyServices);
 impl pb::extraction_server::Extraction for ExtractionAdapter {
     async fn extract(&self, request: Request<pb::ExtractRequest>) -> Result<Response<pb::ExtractResponse>, Status> {
         let limits = &self.0.get()?.limits;
-        let extraction = vigil_query::extract_text(limits, &request.into_inner().text).map_err(status_of_query_error)?;
+        let extraction =
+            vigil_query::extract_text(limits, &request.into_inner().text).map_err(status_of_query_error)?;
         Ok(Response::new(pb::ExtractResponse {
             language: convert::language(extraction.language),
             indicators: extraction
@@ -175,7 +185,10 @@ impl pb::query_server::Query for QueryAdapter {
             hits: page
                 .hits
                 .into_iter()
-                .map(|hit| pb::SearchHit { document: Some(convert::document_summary(hit.document)), snippet: hit.snippet })
+                .map(|hit| pb::SearchHit {
+                    document: Some(convert::document_summary(hit.document)),
+                    snippet: hit.snippet,
+                })
                 .collect(),
             next_page_token: page.next_page_token,
         }))
@@ -186,8 +199,11 @@ impl pb::query_server::Query for QueryAdapter {
         request: Request<pb::CheckContentRequest>,
     ) -> Result<Response<pb::CheckContentResponse>, Status> {
         let request = request.into_inner();
-        let check =
-            ContentCheck { text: request.text, author: convert::account_ref(request.author), media_sha256: request.media_sha256 };
+        let check = ContentCheck {
+            text: request.text,
+            author: convert::account_ref(request.author),
+            media_sha256: request.media_sha256,
+        };
         let matches = self.0.get()?.query.check_content(check).await.map_err(status_of_query_error)?;
         Ok(Response::new(convert::content_matches(matches)))
     }

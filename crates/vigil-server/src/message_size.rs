@@ -3,8 +3,8 @@
 
 use std::task::{Context, Poll};
 
-use tonic::codegen::{BoxFuture, http};
 use tonic::Status;
+use tonic::codegen::{BoxFuture, http};
 use tower_layer::Layer;
 use tower_service::Service;
 use vigil_proto::tonic;

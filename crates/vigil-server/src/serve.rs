@@ -38,7 +38,11 @@ const SERVICE_NAMES: [&str; 3] = ["vigil.v1.Intake", "vigil.v1.Extraction", "vig
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
 /// requests finish and closes storage cleanly.
-pub async fn run(config: ServeConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+pub async fn run(
+    config: ServeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in std::iter::once("").chain(SERVICE_NAMES) {
         health.set_service_status(name, ServingStatus::NotServing).await;
@@ -50,7 +54,11 @@ pub async fn run(config: ServeConfig, listener: TcpListener, shutdown: impl Futu
     };
     let reflection_v1 = reflection().build_v1()?;
     // grpcurl before 1.9 speaks only the v1alpha protocol.
-    let reflection_v1alpha = reflection().build_v1alpha()?;
+    // Each builder describes its own protocol; the v1alpha one also describes
+    // v1, so that every service grpcurl lists can be described.
+    let reflection_v1alpha = reflection()
+        .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
 
     let services = ReadyServices::default();
     let limit = config.max_message_bytes;
@@ -59,25 +67,47 @@ pub async fn run(config: ServeConfig, listener: TcpListener, shutdown: impl Futu
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(pb::intake_server::IntakeServer::new(IntakeAdapter(services.clone())).max_decoding_message_size(limit))
         .add_service(
-            pb::extraction_server::ExtractionServer::new(ExtractionAdapter(services.clone())).max_decoding_message_size(limit),
+            pb::intake_server::IntakeServer::new(IntakeAdapter(services.clone())).max_decoding_message_size(limit),
         )
-        .add_service(pb::query_server::QueryServer::new(QueryAdapter(services.clone())).max_decoding_message_size(limit));
+        .add_service(
+            pb::extraction_server::ExtractionServer::new(ExtractionAdapter(services.clone()))
+                .max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::query_server::QueryServer::new(QueryAdapter(services.clone())).max_decoding_message_size(limit),
+        );
 
     // Serve at once, health NOT_SERVING, while storage opens beside it; a
     // failure to open stops the server.
     let open_failed = Arc::new(Notify::new());
+    let stopping = Arc::new(Notify::new());
     let stop = {
-        let open_failed = Arc::clone(&open_failed);
+        let (open_failed, stopping) = (Arc::clone(&open_failed), Arc::clone(&stopping));
         async move {
             tokio::select! {
                 () = shutdown => tracing::info!("shutting down: no new requests, finishing those in flight"),
                 () = open_failed.notified() => {}
             }
+            stopping.notify_one();
         }
     };
     let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), stop);
+    // A client that never closes its connection must not hold the server up:
+    // after the grace period, in-flight work is abandoned (each write request
+    // is one transaction, so nothing half-done is kept).
+    let serving = async {
+        tokio::select! {
+            served = serving => served,
+            () = async {
+                stopping.notified().await;
+                tokio::time::sleep(config.shutdown_grace).await;
+            } => {
+                tracing::warn!(grace_seconds = config.shutdown_grace.as_secs(), "grace period over; closing open connections");
+                Ok(())
+            }
+        }
+    };
     let opening = async {
         let store = match open_store(&config).await {
             Ok(store) => store,
@@ -110,7 +140,8 @@ async fn open_store(config: &ServeConfig) -> Result<SqliteStore, ServeError> {
     let data_dir = config.data_dir.clone();
     std::fs::create_dir_all(&data_dir)
         .map_err(|source| ServeError::DataDir { path: data_dir.display().to_string(), source })?;
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&SqliteOptions::in_directory(&data_dir))).await??;
+    let store =
+        tokio::task::spawn_blocking(move || SqliteStore::open(&SqliteOptions::in_directory(&data_dir))).await??;
     tracing::info!(data_dir = %config.data_dir.display(), "storage open and migrated");
     Ok(store)
 }

@@ -56,7 +56,9 @@ mod tests {
         check(QueryError::Store(StoreError::Worker("gone".into())), Code::Internal);
         let status = status_of_query_error(QueryError::Invalid { field: "text".into(), reason: "is empty".into() });
         assert_eq!(status.message(), "text is empty");
-        assert!(oversized_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some());
+        assert!(
+            oversized_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some()
+        );
         assert!(oversized_message_status(Code::OutOfRange, "other", 10).is_none());
     }
 }

@@ -66,7 +66,9 @@ impl SqliteStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(SqliteStore { inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }) })
+        Ok(SqliteStore {
+            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }),
+        })
     }
 
     /// Folds the write-ahead log into the database file; called at shutdown
@@ -156,12 +158,14 @@ impl Store for SqliteStore {
 
     async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<Vec<PostOutcome>, StoreError> {
         self.write(move |tx| {
-            let mut find_existing =
-                tx.prepare_cached("SELECT id FROM document WHERE kind = 'post' AND platform = ?1 AND platform_post_id = ?2")?;
+            let mut find_existing = tx.prepare_cached(
+                "SELECT id FROM document WHERE kind = 'post' AND platform = ?1 AND platform_post_id = ?2",
+            )?;
             let mut outcomes = Vec::with_capacity(posts.len());
             for post in &posts {
-                let existing: Option<DocumentId> =
-                    find_existing.query_row(params![post.platform, post.platform_post_id], |row| row.get(0)).optional()?;
+                let existing: Option<DocumentId> = find_existing
+                    .query_row(params![post.platform, post.platform_post_id], |row| row.get(0))
+                    .optional()?;
                 outcomes.push(match existing {
                     Some(id) => PostOutcome::Duplicate(id),
                     None => PostOutcome::Stored(
@@ -198,7 +202,13 @@ impl Store for SqliteStore {
                 .collect::<Result<Vec<_>, _>>()?;
             let accounts = accounts_in_documents(tx, recent_documents.iter().map(|d| d.id))?;
             Ok(Some(IndicatorReport {
-                indicator: IndicatorRecord { kind, value, first_seen, last_seen, sighting_count: sighting_count as u64 },
+                indicator: IndicatorRecord {
+                    kind,
+                    value,
+                    first_seen,
+                    last_seen,
+                    sighting_count: sighting_count as u64,
+                },
                 recent_documents,
                 accounts,
             }))
@@ -270,7 +280,8 @@ fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary
 /// Inserts a document with its sightings, accounts and full-text entry.
 /// `None` when a post with the same key is already stored.
 fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Option<DocumentId>, StoreError> {
-    let author_id = document.author.as_ref().map(|author| upsert_account(tx, author, document.observed_at)).transpose()?;
+    let author_id =
+        document.author.as_ref().map(|author| upsert_account(tx, author, document.observed_at)).transpose()?;
     let id: Option<DocumentId> = tx
         .prepare_cached(
             "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256, language, observed_at)
@@ -294,7 +305,8 @@ fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Optio
         .optional()?;
     let Some(id) = id else { return Ok(None) };
 
-    tx.prepare_cached("INSERT INTO document_fts (rowid, text) VALUES (?1, ?2)")?.execute(params![id, document.search_text])?;
+    tx.prepare_cached("INSERT INTO document_fts (rowid, text) VALUES (?1, ?2)")?
+        .execute(params![id, document.search_text])?;
 
     let mut upsert_indicator = tx.prepare_cached(
         "INSERT INTO indicator (kind, value, first_seen, last_seen, sighting_count) VALUES (?1, ?2, ?3, ?3, 1)
@@ -316,7 +328,8 @@ fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Optio
         insert_sighting.execute(params![indicator_id, id, document.observed_at, start, end])?;
     }
 
-    let mut link = tx.prepare_cached("INSERT OR IGNORE INTO document_account (document_id, account_id, role) VALUES (?1, ?2, ?3)")?;
+    let mut link = tx
+        .prepare_cached("INSERT OR IGNORE INTO document_account (document_id, account_id, role) VALUES (?1, ?2, ?3)")?;
     let mut count = tx.prepare_cached("UPDATE account SET document_count = document_count + 1 WHERE id = ?1")?;
     let mentioned = document
         .mentioned_accounts
@@ -429,7 +442,12 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     };
     let uses_text = !query.phrases.is_empty();
     if uses_text {
-        let expression = query.phrases.iter().map(|phrase| format!("\"{}\"", phrase.replace('"', "\"\""))).collect::<Vec<_>>().join(" ");
+        let expression = query
+            .phrases
+            .iter()
+            .map(|phrase| format!("\"{}\"", phrase.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" ");
         conditions.push(format!("document_fts MATCH {}", bind(Value::Text(expression))));
     }
     if !query.kinds.is_empty() {
@@ -437,7 +455,8 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
         conditions.push(format!("d.kind IN ({})", kinds.join(", ")));
     }
     if !query.languages.is_empty() {
-        let languages: Vec<String> = query.languages.iter().map(|language| bind(Value::Text(language.clone()))).collect();
+        let languages: Vec<String> =
+            query.languages.iter().map(|language| bind(Value::Text(language.clone()))).collect();
         conditions.push(format!("d.language IN ({})", languages.join(", ")));
     }
     if let Some(from) = query.observed_from {
@@ -464,11 +483,16 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
         SearchOrder::Relevance if uses_text => "bm25(document_fts), d.id DESC",
         _ => "d.observed_at DESC, d.id DESC",
     };
-    let where_clause = if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
-    let sql = format!("SELECT {DOCUMENT_COLUMNS}, {snippet} FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}");
+    let where_clause =
+        if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
+    let sql = format!(
+        "SELECT {DOCUMENT_COLUMNS}, {snippet} FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+    );
     let mut statement = tx.prepare(&sql)?;
     let hits = statement
-        .query_map(params_from_iter(values), |row| Ok(SearchHit { document: document_summary(row)?, snippet: row.get(8)? }))?
+        .query_map(params_from_iter(values), |row| {
+            Ok(SearchHit { document: document_summary(row)?, snippet: row.get(8)? })
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(hits)
 }

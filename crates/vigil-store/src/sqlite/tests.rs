@@ -13,7 +13,11 @@ fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds, sightings:
         kind: DocumentKind::Post,
         platform: Some("telegram".into()),
         platform_post_id: Some(platform_post_id.into()),
-        author: Some(AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None }),
+        author: Some(AccountKey {
+            platform: "telegram".into(),
+            handle: Some("example_channel".into()),
+            platform_account_id: None,
+        }),
         url: None,
         text: text.into(),
         text_sha256: "00".repeat(32),
@@ -50,7 +54,11 @@ async fn posts_are_idempotent_and_counted_once() {
     let store = open(dir.path());
     let url = || sighting(IndicatorKind::Url, "https://example.org/x");
     let outcomes = store
-        .insert_posts(vec![post("1", "a", 100, vec![url()]), post("2", "b", 200, vec![url()]), post("1", "a", 100, vec![url()])])
+        .insert_posts(vec![
+            post("1", "a", 100, vec![url()]),
+            post("2", "b", 200, vec![url()]),
+            post("1", "a", 100, vec![url()]),
+        ])
         .await
         .unwrap();
     assert!(matches!(outcomes[..], [PostOutcome::Stored(_), PostOutcome::Stored(_), PostOutcome::Duplicate(_)]));
@@ -58,7 +66,10 @@ async fn posts_are_idempotent_and_counted_once() {
     assert!(matches!(again[..], [PostOutcome::Duplicate(_)]));
 
     let report = store.indicator_report(IndicatorKind::Url, "https://example.org/x".into(), 10).await.unwrap().unwrap();
-    assert_eq!((report.indicator.first_seen, report.indicator.last_seen, report.indicator.sighting_count), (100, 200, 2));
+    assert_eq!(
+        (report.indicator.first_seen, report.indicator.last_seen, report.indicator.sighting_count),
+        (100, 200, 2)
+    );
     assert_eq!(report.recent_documents.iter().map(|d| d.observed_at).collect::<Vec<_>>(), vec![200, 100]);
     assert_eq!(report.accounts.len(), 1);
     assert_eq!(report.accounts[0].handle.as_deref(), Some("example_channel"));
@@ -71,11 +82,18 @@ async fn a_failing_batch_stores_nothing() {
     let store = open(dir.path());
     let mut broken = post("2", "b", 200, vec![]);
     broken.platform = None; // violates the schema's post check
-    let result = store.insert_posts(vec![post("1", "a", 100, vec![sighting(IndicatorKind::Hashtag, "x")]), broken]).await;
+    let result =
+        store.insert_posts(vec![post("1", "a", 100, vec![sighting(IndicatorKind::Hashtag, "x")]), broken]).await;
     assert!(result.is_err());
     let hits = store.search(search_all()).await.unwrap();
     assert!(hits.is_empty(), "nothing of the failed batch is visible: {hits:?}");
-    assert!(store.known_indicators(vec![IndicatorKey { kind: IndicatorKind::Hashtag, value: "x".into() }]).await.unwrap().is_empty());
+    assert!(
+        store
+            .known_indicators(vec![IndicatorKey { kind: IndicatorKind::Hashtag, value: "x".into() }])
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 fn search_all() -> SearchQuery {
@@ -132,13 +150,20 @@ async fn data_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = open(dir.path());
-        store.insert_posts(vec![post("1", "texte", 100, vec![sighting(IndicatorKind::Domain, "example.org")])]).await.unwrap();
+        store
+            .insert_posts(vec![post("1", "texte", 100, vec![sighting(IndicatorKind::Domain, "example.org")])])
+            .await
+            .unwrap();
         store.checkpoint().unwrap();
     }
     let store = open(dir.path());
-    let known = store.known_indicators(vec![IndicatorKey { kind: IndicatorKind::Domain, value: "example.org".into() }]).await.unwrap();
+    let known = store
+        .known_indicators(vec![IndicatorKey { kind: IndicatorKind::Domain, value: "example.org".into() }])
+        .await
+        .unwrap();
     assert_eq!(known.len(), 1);
-    let account = AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None };
+    let account =
+        AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None };
     let accounts = store.known_accounts(vec![account]).await.unwrap();
     assert_eq!(accounts[0].as_ref().map(|a| a.document_count), Some(1));
 }
@@ -150,7 +175,11 @@ async fn accounts_learn_their_platform_id() {
     let mut first = post("1", "a", 100, vec![]);
     first.author = Some(AccountKey { platform: "x".into(), handle: None, platform_account_id: Some("42".into()) });
     let mut second = post("2", "b", 200, vec![]);
-    second.author = Some(AccountKey { platform: "x".into(), handle: Some("example_user".into()), platform_account_id: Some("42".into()) });
+    second.author = Some(AccountKey {
+        platform: "x".into(),
+        handle: Some("example_user".into()),
+        platform_account_id: Some("42".into()),
+    });
     store.insert_posts(vec![first, second]).await.unwrap();
     let by_handle = AccountKey { platform: "x".into(), handle: Some("example_user".into()), platform_account_id: None };
     let account = store.known_accounts(vec![by_handle]).await.unwrap().remove(0).unwrap();

@@ -1,0 +1,232 @@
+//! End to end through the generated Rust client, against the real binary.
+
+mod support;
+
+use support::Vigil;
+use tonic::Code;
+use vigil_proto::tonic;
+use vigil_proto::v1::extraction_client::ExtractionClient;
+use vigil_proto::v1::intake_client::IntakeClient;
+use vigil_proto::v1::query_client::QueryClient;
+use vigil_proto::v1::*;
+
+const TIP: &str = "Bonjour, je vous signale une chaîne qui diffuse de la propagande et appelle aux dons : hxxps://exemple[.]org/appel\n\
+Elle est relayée sur Telegram par @Canal_Exemple depuis hier.\n\
+Un soutien signe ses messages @Soutien_Exemple #Appel";
+
+async fn lookup(
+    query: &mut QueryClient<tonic::transport::Channel>,
+    kind: IndicatorKind,
+    value: &str,
+) -> Result<LookupIndicatorResponse, tonic::Status> {
+    query
+        .lookup_indicator(LookupIndicatorRequest { kind: kind as i32, value: value.into(), max_documents: 0 })
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn a_tip_is_found_by_lookup_search_and_check_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+    let mut intake = IntakeClient::new(channel.clone());
+    let mut query = QueryClient::new(channel.clone());
+
+    let receipt = intake
+        .submit_tip(SubmitTipRequest {
+            text: TIP.into(),
+            language_hint: "fr".into(),
+            urls: vec!["hxxp://miroir.example[.]net/page".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!receipt.tip_id.is_empty());
+    assert_eq!(receipt.receipt_code.len(), 29);
+    let status = intake
+        .get_tip_status(GetTipStatusRequest { receipt_code: receipt.receipt_code.clone() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(status.status, TipStatus::Received as i32);
+
+    let check_found = |report: LookupIndicatorResponse| {
+        assert_eq!(report.sighting_count, 1);
+        assert_eq!(report.recent_documents[0].document_id, receipt.tip_id);
+        assert_eq!(report.recent_documents[0].kind, DocumentKind::Tip as i32);
+        assert_eq!(report.recent_documents[0].language, "fr");
+    };
+    // The defanged form finds what the plain form names, and the other way round.
+    let url = lookup(&mut query, IndicatorKind::Url, "https://exemple.org/appel").await.unwrap();
+    assert_eq!(url.value, "https://exemple.org/appel");
+    check_found(url.clone());
+    assert!(url.accounts.iter().any(|a| a.platform == "telegram" && a.handle == "canal_exemple"));
+    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://exemple[.]org/appel").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Domain, "exemple[.]org").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Domain, "miroir.example.net").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Account, "https://t.me/canal_exemple").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Handle, "@soutien_exemple").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Hashtag, "#appel").await.unwrap());
+    let unknown = lookup(&mut query, IndicatorKind::Domain, "inconnu.example.com").await.unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+
+    let search = SearchRequest {
+        query: "propagande chaine".into(),
+        kinds: vec![DocumentKind::Tip as i32],
+        languages: vec!["fr".into()],
+        ..SearchRequest::default()
+    };
+    let hits = query.search(search.clone()).await.unwrap().into_inner().hits;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].document.as_ref().unwrap().document_id, receipt.tip_id);
+    assert!(hits[0].snippet.contains("[propagande]"), "{}", hits[0].snippet);
+    let posts_only = SearchRequest { kinds: vec![DocumentKind::Post as i32], ..search.clone() };
+    assert!(query.search(posts_only).await.unwrap().into_inner().hits.is_empty());
+
+    let check = CheckContentRequest {
+        text: "Nouveau lien : https://exemple.org/appel, rejoignez Telegram @canal_exemple".into(),
+        ..CheckContentRequest::default()
+    };
+    let matches = query.check_content(check.clone()).await.unwrap().into_inner();
+    let values: Vec<&str> = matches.indicators.iter().map(|m| m.value.as_str()).collect();
+    assert_eq!(values, vec!["https://exemple.org/appel", "exemple.org", "telegram:canal_exemple"]);
+    assert!(matches.indicators.iter().all(|m| m.sighting_count == 1 && m.span.is_some()));
+    assert_eq!(matches.accounts.len(), 1);
+    assert_eq!(matches.accounts[0].reason, AccountMatchReason::Mentioned as i32);
+
+    vigil.stop().await;
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+    let mut query = QueryClient::new(channel.clone());
+    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://exemple[.]org/appel").await.unwrap());
+    assert_eq!(query.search(search).await.unwrap().into_inner().hits.len(), 1);
+    assert_eq!(query.check_content(check).await.unwrap().into_inner().indicators.len(), 3);
+    let status =
+        IntakeClient::new(channel).get_tip_status(GetTipStatusRequest { receipt_code: receipt.receipt_code }).await;
+    assert_eq!(status.unwrap().into_inner().status, TipStatus::Received as i32);
+    vigil.stop().await;
+}
+
+fn post(id: &str, text: &str) -> Post {
+    Post {
+        platform: "telegram".into(),
+        platform_post_id: id.into(),
+        author: Some(AccountRef {
+            platform: "telegram".into(),
+            handle: "@Canal_Exemple".into(),
+            platform_account_id: String::new(),
+        }),
+        url: format!("https://t.me/canal_exemple/{id}"),
+        text: text.into(),
+        posted_at: Some(prost_types::Timestamp { seconds: 1_767_225_600, nanos: 0 }),
+        media_sha256: vec!["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()],
+    }
+}
+
+use vigil_proto::prost_types;
+
+#[tokio::test]
+async fn ingesting_posts_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+    let mut intake = IntakeClient::new(channel.clone());
+    let batches = || {
+        tokio_stream::iter(vec![
+            IngestPostsRequest {
+                posts: vec![post("1", "premier message #Appel"), post("2", "second message exemple[.]org")],
+            },
+            IngestPostsRequest {
+                posts: vec![post("1", "premier message #Appel"), Post { platform: String::new(), ..post("3", "x") }],
+            },
+        ])
+    };
+    let first = intake.ingest_posts(batches()).await.unwrap().into_inner();
+    assert_eq!((first.accepted, first.duplicates), (2, 1));
+    assert_eq!(first.rejected.len(), 1);
+    assert_eq!((first.rejected[0].index, first.rejected[0].field.as_str()), (3, "platform"));
+    let again = intake.ingest_posts(batches()).await.unwrap().into_inner();
+    assert_eq!((again.accepted, again.duplicates), (0, 3));
+
+    let mut query = QueryClient::new(channel);
+    let media =
+        lookup(&mut query, IndicatorKind::Sha256, "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08")
+            .await
+            .unwrap();
+    assert_eq!(media.sighting_count, 2);
+    assert_eq!(media.accounts[0].document_count, 2);
+    let author = CheckContentRequest {
+        author: Some(AccountRef {
+            platform: "telegram".into(),
+            handle: "canal_exemple".into(),
+            ..AccountRef::default()
+        }),
+        ..CheckContentRequest::default()
+    };
+    let matches = query.check_content(author).await.unwrap().into_inner();
+    assert_eq!(matches.accounts[0].reason, AccountMatchReason::Author as i32);
+    assert_eq!(matches.indicators[0].value, "telegram:canal_exemple");
+    vigil.stop().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_the_field_and_limit_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["--max-text-bytes", "1000", "--max-posts-per-message", "2", "--max-message-bytes", "65536"];
+    let vigil = Vigil::start(dir.path(), &flags);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+    let mut intake = IntakeClient::new(channel.clone());
+    let mut query = QueryClient::new(channel.clone());
+    let mut extraction = ExtractionClient::new(channel);
+
+    let tip = |text: String| SubmitTipRequest { text, ..SubmitTipRequest::default() };
+    refused(intake.submit_tip(tip(String::new())).await, Code::InvalidArgument, "text is empty");
+    refused(
+        intake.submit_tip(tip(format!("#marqueur {}", "x".repeat(1000)))).await,
+        Code::InvalidArgument,
+        "text is 1010 bytes, over the 1000-byte limit",
+    );
+    refused(
+        intake.submit_tip(tip(format!("#marqueur {}", "x".repeat(100_000)))).await,
+        Code::ResourceExhausted,
+        "65536-byte limit",
+    );
+    refused(
+        extraction.extract(ExtractRequest { text: "x".repeat(1001) }).await,
+        Code::InvalidArgument,
+        "1000-byte limit",
+    );
+    let too_many = tokio_stream::iter(vec![
+        IngestPostsRequest { posts: vec![post("1", "#marqueur")] },
+        IngestPostsRequest { posts: vec![post("2", "#marqueur"), post("3", "#marqueur"), post("4", "#marqueur")] },
+    ]);
+    refused(
+        intake.ingest_posts(too_many).await,
+        Code::InvalidArgument,
+        "posts has 3 posts in one message, over the limit of 2",
+    );
+    let unknown_kind = LookupIndicatorRequest { kind: 99, value: "x".into(), max_documents: 0 };
+    refused(query.lookup_indicator(unknown_kind).await, Code::InvalidArgument, "kind 99");
+    let bad_token = SearchRequest { page_token: "garbage!".into(), ..SearchRequest::default() };
+    refused(query.search(bad_token).await, Code::InvalidArgument, "page_token is malformed");
+    let unknown_receipt = GetTipStatusRequest { receipt_code: "AAAA-AAAA-AAAA-AAAA-AAAA-AAAA".into() };
+    refused(intake.get_tip_status(unknown_receipt).await, Code::NotFound, "receipt_code");
+
+    // Nothing of any refused request was stored, and the server still answers.
+    let everything = query.search(SearchRequest::default()).await.unwrap().into_inner();
+    assert!(everything.hits.is_empty(), "{:?}", everything.hits);
+    let marker = lookup(&mut query, IndicatorKind::Hashtag, "marqueur").await.unwrap_err();
+    assert_eq!(marker.code(), Code::NotFound);
+    vigil.stop().await;
+}
+
+fn refused<T>(result: Result<T, tonic::Status>, code: Code, message: &str) {
+    let Err(status) = result else { panic!("expected {code:?} containing {message:?}, got a success") };
+    assert_eq!(status.code(), code, "{status:?}");
+    assert!(status.message().contains(message), "{:?} should contain {message:?}", status.message());
+}

