@@ -38,10 +38,10 @@ impl Vigil {
         let collected = Arc::clone(&logs);
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line) {
-                    if event["message"] == "listening" {
-                        let _ = address_sender.send(event["listen"].as_str().unwrap_or_default().to_owned());
-                    }
+                if let Ok(event) = serde_json::from_str::<serde_json::Value>(&line)
+                    && event["message"] == "listening"
+                {
+                    let _ = address_sender.send(event["listen"].as_str().unwrap_or_default().to_owned());
                 }
                 collected.lock().unwrap().push(line);
             }

@@ -10,27 +10,37 @@ use crate::normalize::{is_plausible_tld, normalize_domain, normalize_url};
 use crate::refang::Refanged;
 use crate::{Extraction, Finding, IndicatorKind, Span, detect_language};
 
+// Word boundaries are ASCII ones, `(?-u:\b)`: Unicode boundaries would keep
+// the regex engine off its fast path on French and Arabic text, and an
+// Arabic letter touching a URL should not hide it anyway.
 static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(?:https?|ftp)://[\p{L}\p{N}.\-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?")
-        .expect("URL pattern compiles")
+    Regex::new(
+        r"(?i)(?-u:\b)(?:https?|ftp)://[\p{L}\p{N}.\-]+(?::\d{1,5})?(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?",
+    )
+    .expect("URL pattern compiles")
 });
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}\b")
+    Regex::new(r"(?i-u)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}\b")
         .expect("e-mail pattern compiles")
-});
-static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b(?:[\p{L}\p{N}](?:[\p{L}\p{N}\-]{0,61}[\p{L}\p{N}])?\.)+\p{L}{2,63}\b")
-        .expect("domain pattern compiles")
 });
 static HASHTAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"#[\p{L}\p{M}\p{N}_]+").expect("hashtag pattern compiles"));
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles")
 });
-static HEX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\b[0-9A-Fa-f]{32,64}\b").expect("hash pattern compiles"));
+static HEX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)[0-9A-Fa-f]{32,64}(?-u:\b)").expect("hash pattern compiles"));
 
 /// Every indicator in `text`, and its language.
 pub fn extract(text: &str) -> Extraction {
+    let findings = extract_indicators(text);
+    let language = detect_language(&text_without(text, &findings));
+    Extraction { language, findings }
+}
+
+/// Every indicator in `text`, without the language: for the paths that do
+/// not need it, since detection costs more than finding indicators.
+pub fn extract_indicators(text: &str) -> Vec<Finding> {
     let refanged = Refanged::new(text);
     let scanned = refanged.text.as_ref();
     let mut finder = Finder { refanged: &refanged, taken: Vec::new(), findings: Vec::new() };
@@ -45,10 +55,9 @@ pub fn extract(text: &str) -> Extraction {
             finder.take(span, IndicatorKind::Email, found.as_str().to_lowercase());
         }
     }
-    for found in DOMAIN.find_iter(scanned) {
-        let span = Span { start: found.start(), end: found.end() };
+    for span in domain_candidates(scanned) {
         if finder.is_free(span) && !touches(scanned, span, &['@', '/', '.', '-', '_']) {
-            finder.bare_domain(found.as_str(), span);
+            finder.bare_domain(&scanned[span.start..span.end], span);
         }
     }
     for found in HASHTAG.find_iter(scanned) {
@@ -88,9 +97,8 @@ pub fn extract(text: &str) -> Extraction {
     }
 
     let mut findings = finder.findings;
-    findings.sort_by(|a, b| (a.span, a.kind).cmp(&(b.span, b.kind)));
-    let language = detect_language(&text_without(text, &findings));
-    Extraction { language, findings }
+    findings.sort_by_key(|a| (a.span, a.kind));
+    findings
 }
 
 struct Finder<'r, 'a> {
@@ -158,6 +166,46 @@ impl Finder<'_, '_> {
     }
 }
 
+/// Runs of `label.label.tld` in prose: found from each '.', which is far
+/// cheaper than a regex of Unicode labels tried at every position.
+fn domain_candidates(text: &str) -> Vec<Span> {
+    let is_label_char = |c: char| c.is_alphanumeric() || c == '-';
+    let mut candidates = Vec::new();
+    let mut searched_to = 0;
+    for (dot, _) in text.match_indices('.') {
+        if dot < searched_to {
+            continue;
+        }
+        let start =
+            text[..dot].char_indices().rev().take_while(|(_, c)| is_label_char(*c) || *c == '.').last().map(|(i, _)| i);
+        let Some(start) = start else { continue };
+        let end = dot
+            + text[dot..]
+                .char_indices()
+                .take_while(|(_, c)| is_label_char(*c) || *c == '.')
+                .last()
+                .map_or(0, |(i, c)| i + c.len_utf8());
+        searched_to = end;
+        // Trim what cannot start or end a domain.
+        let token = &text[start..end];
+        let trimmed_start = token.len() - token.trim_start_matches(['.', '-']).len();
+        let token = token.trim_matches(['.', '-']);
+        if token.is_empty() {
+            continue;
+        }
+        let span = Span { start: start + trimmed_start, end: start + trimmed_start + token.len() };
+        let labels_ok = token.split('.').count() >= 2
+            && token
+                .split('.')
+                .all(|label| (1..=63).contains(&label.len()) && !label.starts_with('-') && !label.ends_with('-'));
+        let tld = token.rsplit('.').next().unwrap_or_default();
+        if labels_ok && tld.chars().count() >= 2 && tld.chars().all(char::is_alphabetic) {
+            candidates.push(span);
+        }
+    }
+    candidates
+}
+
 /// Cuts sentence punctuation and unbalanced closing brackets off the end of
 /// a URL match: "see (https://example.org/a)." ends at "a".
 fn trim_url_end(text: &str, mut span: Span) -> Span {
@@ -174,10 +222,13 @@ fn trim_url_end(text: &str, mut span: Span) -> Span {
     }
 }
 
+/// Whether a bare-domain match is part of something larger: a path, an
+/// address, a longer word.
 fn touches(text: &str, span: Span, neighbours: &[char]) -> bool {
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].chars().next();
-    before.is_some_and(|c| neighbours.contains(&c)) || after.is_some_and(|c| c != '.' && neighbours.contains(&c))
+    before.is_some_and(|c| c.is_alphanumeric() || neighbours.contains(&c))
+        || after.is_some_and(|c| c.is_alphanumeric() || (c != '.' && neighbours.contains(&c)))
 }
 
 /// The sentence (or line) that contains `span`.

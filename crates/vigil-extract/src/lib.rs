@@ -16,7 +16,7 @@ mod refang;
 mod search_text;
 
 pub use account::{Platform, normalize_account_handle};
-pub use finder::extract;
+pub use finder::{extract, extract_indicators};
 pub use indicator::{Extraction, Finding, IndicatorKind, Span};
 pub use language::{Language, detect_language};
 pub use normalize::{NormalizeError, normalize};

@@ -68,11 +68,11 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
 }
 
 fn normalize_account(value: &str) -> Option<String> {
-    if let Ok(url) = Url::parse(value) {
-        if url.has_host() {
-            let url = normalize_url(value)?;
-            return account_of_url(&url).map(|(platform, handle)| format!("{platform}:{handle}"));
-        }
+    if let Ok(url) = Url::parse(value)
+        && url.has_host()
+    {
+        let url = normalize_url(value)?;
+        return account_of_url(&url).map(|(platform, handle)| format!("{platform}:{handle}"));
     }
     let (platform, handle) = value.split_once(':')?;
     let platform = Platform::from_name(&platform.to_ascii_lowercase())?;

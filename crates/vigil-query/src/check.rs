@@ -1,7 +1,7 @@
 //! CheckContent, the hot path platforms call on every new post: extract, then
 //! batch look-ups by unique key, nothing else. It reads only.
 
-use vigil_extract::{IndicatorKind, Language, Span, extract};
+use vigil_extract::{IndicatorKind, Span, extract_indicators};
 use vigil_store::{AccountKey, AccountRecord, IndicatorKey, UnixSeconds};
 
 use crate::sightings::{account_key, account_value, media_hashes, mentioned_accounts};
@@ -37,11 +37,10 @@ pub struct AccountMatch {
     pub reason: AccountMatchReason,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContentMatches {
     pub indicators: Vec<IndicatorMatch>,
     pub accounts: Vec<AccountMatch>,
-    pub language: Option<Language>,
 }
 
 impl Query {
@@ -52,7 +51,7 @@ impl Query {
         self.limits.check_count("media_sha256", check.media_sha256.len(), self.limits.max_media_per_post)?;
         let media = media_hashes("media_sha256", &check.media_sha256)?;
 
-        let extraction = extract(&check.text);
+        let findings = extract_indicators(&check.text);
         let mut wanted: Vec<(IndicatorKey, Option<Span>)> = Vec::new();
         let mut want = |kind: IndicatorKind, value: String, span: Option<Span>| {
             let key = IndicatorKey { kind, value };
@@ -60,7 +59,7 @@ impl Query {
                 wanted.push((key, span));
             }
         };
-        for finding in &extraction.findings {
+        for finding in &findings {
             want(finding.kind, finding.value.clone(), Some(finding.span));
         }
         for hash in media {
@@ -88,7 +87,7 @@ impl Query {
 
         let mut account_keys: Vec<(AccountKey, AccountMatchReason)> =
             author.into_iter().map(|key| (key, AccountMatchReason::Author)).collect();
-        for key in mentioned_accounts(&extraction.findings) {
+        for key in mentioned_accounts(&findings) {
             if !account_keys.iter().any(|(known, _)| *known == key) {
                 account_keys.push((key, AccountMatchReason::Mentioned));
             }
@@ -103,6 +102,6 @@ impl Query {
                 .filter_map(|(record, (_, reason))| record.map(|account| AccountMatch { account, reason }))
                 .collect()
         };
-        Ok(ContentMatches { indicators, accounts, language: extraction.language })
+        Ok(ContentMatches { indicators, accounts })
     }
 }

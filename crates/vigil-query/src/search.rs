@@ -56,10 +56,10 @@ impl Query {
                 ));
             }
         }
-        if let (Some(from), Some(until)) = (request.observed_from, request.observed_until) {
-            if from >= until {
-                return Err(QueryError::invalid("observed_until", "must be after observed_from"));
-            }
+        if let (Some(from), Some(until)) = (request.observed_from, request.observed_until)
+            && from >= until
+        {
+            return Err(QueryError::invalid("observed_until", "must be after observed_from"));
         }
         let fingerprint = fingerprint(&phrases, order, &request);
         let after = match request.page_token.as_str() {

@@ -165,7 +165,6 @@ pub fn content_matches(matches: ContentMatches) -> pb::CheckContentResponse {
                 } as i32,
             })
             .collect(),
-        language: language(matches.language),
     }
 }
 

@@ -1,0 +1,48 @@
+//! Shared by vigil's bench binaries (included with `#[path]`): timing
+//! helpers and a generated corpus of posts that use reserved names only.
+
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// Runs `work` `rounds` times and returns each round's duration, sorted.
+pub fn rounds(rounds: usize, mut work: impl FnMut()) -> Vec<Duration> {
+    let mut times: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            work();
+            started.elapsed()
+        })
+        .collect();
+    times.sort();
+    times
+}
+
+/// The value at quantile `q` (0 to 1) of sorted durations.
+pub fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+pub fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+/// Posts of about 300 bytes with two or three indicators each, in French,
+/// English and Arabic; `n` is mixed in so indicators differ between posts.
+pub fn post_text(n: usize) -> String {
+    match n % 3 {
+        0 => format!(
+            "Nouvelle publication de la chaîne, partagez largement avant suppression. Le lien de secours est \
+             hxxps://miroir{n}.example[.]org/article/{n} et le canal Telegram @canal_exemple_{n} reste ouvert. \
+             Rejoignez la discussion #Appel{n} ce soir."
+        ),
+        1 => format!(
+            "New upload from the outlet, mirrored before takedown. Backup link https://mirror{n}.example.net/video?id={n}&utm_source=tg \
+             and follow https://t.me/example_outlet_{n} for updates. Contact: press{n}@example.com. Share it widely today."
+        ),
+        _ => format!(
+            "إصدار جديد من المؤسسة، انشروه قبل الحذف. الرابط الاحتياطي hxxp://mirror{n}.example[.]com/a/{n} \
+             وتابعوا القناة على تيليجرام @example_channel_{n} #النصر_{n} ولا تنسوا المشاركة."
+        ),
+    }
+}

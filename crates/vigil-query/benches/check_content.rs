@@ -1,0 +1,102 @@
+//! CheckContent latency as the store grows: the same checks against a small
+//! and a large store in one run, so the ratio between them says whether the
+//! hot path stays flat. A bare one-key store look-up is the baseline.
+//!
+//! cargo bench -p vigil-query --bench check_content
+
+#[path = "../../../benches/timing.rs"]
+mod timing;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vigil_query::{ContentCheck, Intake, Limits, PostSubmission, Query};
+use vigil_store::{IndicatorKey, IndicatorKind, SqliteOptions, SqliteStore, Store};
+
+const CHECKS: usize = 2_000;
+
+struct Measured {
+    indicators: u64,
+    check_p50: Duration,
+    check_p99: Duration,
+    lookup_p50: Duration,
+}
+
+fn main() {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime starts");
+    let small = runtime.block_on(measure(1_000));
+    let large = runtime.block_on(measure(100_000));
+    for (name, m) in [("small", &small), ("large", &large)] {
+        println!(
+            "{name}: {:>7} indicators  CheckContent p50 {:>6.1} us  p99 {:>6.1} us  | baseline one-key look-up p50 {:>5.1} us",
+            m.indicators,
+            timing::micros(m.check_p50),
+            timing::micros(m.check_p99),
+            timing::micros(m.lookup_p50),
+        );
+    }
+    println!(
+        "ratio large/small: CheckContent p50 {:.2}x, baseline p50 {:.2}x",
+        large.check_p50.as_secs_f64() / small.check_p50.as_secs_f64(),
+        large.lookup_p50.as_secs_f64() / small.lookup_p50.as_secs_f64(),
+    );
+}
+
+async fn measure(posts: usize) -> Measured {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("store opens"));
+    let shared: Arc<dyn Store> = store.clone();
+    let intake = Intake::new(Arc::clone(&shared), Limits::default(), Duration::ZERO);
+    let query = Query::new(Arc::clone(&shared), Limits::default());
+
+    let started = Instant::now();
+    for chunk_start in (0..posts).step_by(10_000) {
+        let mut ingest = intake.begin_ingest();
+        for message_start in (chunk_start..(chunk_start + 10_000).min(posts)).step_by(1_000) {
+            let batch = (message_start..(message_start + 1_000).min(posts))
+                .map(|n| PostSubmission {
+                    platform: "telegram".into(),
+                    platform_post_id: n.to_string(),
+                    text: timing::post_text(n),
+                    posted_at: Some(1_767_225_600 + n as i64),
+                    ..PostSubmission::default()
+                })
+                .collect();
+            ingest.add_message(batch).expect("batch is valid");
+        }
+        ingest.finish().await.expect("posts are stored");
+    }
+    let loaded = started.elapsed();
+
+    let sample: Vec<usize> = (0..CHECKS).map(|i| (i * 7919) % posts).collect();
+    let mut checks = Vec::with_capacity(CHECKS);
+    for &n in &sample {
+        let check = ContentCheck { text: timing::post_text(n), ..ContentCheck::default() };
+        let started = Instant::now();
+        let matches = query.check_content(check).await.expect("check succeeds");
+        checks.push(started.elapsed());
+        assert!(matches.indicators.len() >= 2, "a stored post's indicators are known");
+    }
+    checks.sort();
+    let mut lookups = Vec::with_capacity(CHECKS);
+    for &n in &sample {
+        let key = IndicatorKey { kind: IndicatorKind::Hashtag, value: format!("appel{n}") };
+        let started = Instant::now();
+        std::hint::black_box(store.known_indicators(vec![key]).await.expect("look-up succeeds"));
+        lookups.push(started.elapsed());
+    }
+    lookups.sort();
+    let indicators = count_indicators(&dir);
+    eprintln!("loaded {posts} posts ({indicators} indicators) in {:.1} s", loaded.as_secs_f64());
+    Measured {
+        indicators,
+        check_p50: timing::quantile(&checks, 0.5),
+        check_p99: timing::quantile(&checks, 0.99),
+        lookup_p50: timing::quantile(&lookups, 0.5),
+    }
+}
+
+fn count_indicators(dir: &tempfile::TempDir) -> u64 {
+    let connection = rusqlite::Connection::open(dir.path().join("vigil.sqlite3")).expect("database opens");
+    connection.query_row("SELECT count(*) FROM indicator", [], |row| row.get(0)).expect("count")
+}
