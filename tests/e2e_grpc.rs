@@ -225,6 +225,26 @@ async fn bad_input_is_refused_with_the_field_and_limit_and_stores_nothing() {
     vigil.stop().await;
 }
 
+#[tokio::test]
+async fn a_data_directory_that_cannot_be_used_stops_the_server_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_directory = dir.path().join("file");
+    std::fs::write(&not_a_directory, "not a directory").unwrap();
+    let mut vigil = Vigil::start(&not_a_directory, &[]);
+    let exit = vigil.exit_status().await;
+    assert!(!exit.success());
+    // The log reader may still be draining the closed pipe.
+    let started = std::time::Instant::now();
+    loop {
+        let logs = vigil.logs.lock().unwrap().join("\n");
+        if logs.contains("cannot create data directory") {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "no reason in the logs: {logs}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 fn refused<T>(result: Result<T, tonic::Status>, code: Code, message: &str) {
     let Err(status) = result else { panic!("expected {code:?} containing {message:?}, got a success") };
     assert_eq!(status.code(), code, "{status:?}");

@@ -79,6 +79,19 @@ async fn grpcurl_through_reflection() {
     );
     assert_eq!(status["status"], "TIP_STATUS_RECEIVED");
     vigil.stop().await;
+
+    // The same data after a restart on the same directory.
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let url = call(
+        &vigil,
+        "vigil.v1.Query/LookupIndicator",
+        r#"{"kind": "INDICATOR_KIND_URL", "value": "https://exemple.org/appel"}"#,
+    );
+    assert_eq!(url["recentDocuments"][0]["documentId"], tip_id.as_str());
+    let search = call(&vigil, "vigil.v1.Query/Search", r#"{"query": "propagande"}"#);
+    assert_eq!(search["hits"][0]["document"]["documentId"], tip_id.as_str());
+    vigil.stop().await;
 }
 
 /// Every grpcurl command in README.md runs as written against a fresh server

@@ -76,6 +76,18 @@ impl Vigil {
         panic!("vigil never reported SERVING; logs: {:?}", self.logs.lock().unwrap());
     }
 
+    /// Waits for the process to end by itself.
+    pub async fn exit_status(&mut self) -> std::process::ExitStatus {
+        let started = Instant::now();
+        loop {
+            if let Some(exit) = self.child.try_wait().expect("vigil can be waited on") {
+                return exit;
+            }
+            assert!(started.elapsed() < Duration::from_secs(20), "vigil did not exit by itself");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGTERM, then waits for a clean exit. Async, so that clients still
     /// connected on the test's runtime can answer the server's GOAWAY.
     pub async fn stop(mut self) {

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
-use crate::normalize::{is_plausible_tld, normalize_domain, normalize_url};
+use crate::normalize::{is_plausible_tld, normalize, normalize_domain, normalize_url};
 use crate::refang::Refanged;
 use crate::{Extraction, Finding, IndicatorKind, Span, detect_language};
 
@@ -23,6 +23,9 @@ static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i-u)\b[a-z0-9][a-z0-9._%+\-]*@(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+[a-z]{2,63}\b")
         .expect("e-mail pattern compiles")
 });
+/// A whole hashtag body, for normalizing a hashtag given on its own.
+pub(crate) static HASHTAG_BODY: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[\p{L}\p{M}\p{N}_]+$").expect("hashtag body pattern compiles"));
 static HASHTAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"#[\p{L}\p{M}\p{N}_]+").expect("hashtag pattern compiles"));
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
@@ -51,8 +54,8 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     }
     for found in EMAIL.find_iter(scanned) {
         let span = Span { start: found.start(), end: found.end() };
-        if finder.is_free(span) {
-            finder.take(span, IndicatorKind::Email, found.as_str().to_lowercase());
+        if let (true, Ok(email)) = (finder.is_free(span), normalize(IndicatorKind::Email, found.as_str())) {
+            finder.take(span, IndicatorKind::Email, email);
         }
     }
     for span in domain_candidates(scanned) {
@@ -125,9 +128,18 @@ impl Finder<'_, '_> {
 
     fn url(&mut self, candidate: &str, span: Span) {
         let Some(url) = normalize_url(candidate) else { return };
+        // A host must be an address or a real domain (two labels at least,
+        // an alphabetic top level): `https://word` in prose is no link.
+        let domain = match url.host() {
+            Some(url::Host::Domain(host)) => match normalize_domain(host) {
+                Some(domain) => Some(domain),
+                None => return,
+            },
+            _ => None,
+        };
         self.taken.push(span);
-        if let Some(host) = url.host_str().filter(|_| matches!(url.host(), Some(url::Host::Domain(_)))) {
-            self.push(span, IndicatorKind::Domain, host.to_owned());
+        if let Some(domain) = domain {
+            self.push(span, IndicatorKind::Domain, domain);
         }
         if let Some((platform, handle)) = account_of_url(&url) {
             self.push(span, IndicatorKind::Account, format!("{platform}:{handle}"));
@@ -348,6 +360,71 @@ mod tests {
                 (Domain, "example.org", "hxxps://example[.]org/a"),
             ],
         );
+    }
+
+    /// Random texts built from the pieces that make indicators and the
+    /// characters that break them: extraction never panics, every span
+    /// slices the original, and every value normalizes to itself.
+    #[test]
+    fn random_texts_never_break_extraction() {
+        const PIECES: &[&str] = &[
+            "hxxps",
+            "http",
+            "://",
+            "[.]",
+            "(.)",
+            "[dot]",
+            "[:]",
+            ".",
+            "/",
+            "@",
+            "#",
+            "example",
+            "org",
+            "t.me",
+            "x.com/",
+            "ا",
+            "النصر",
+            "é",
+            "\u{200B}",
+            "\u{200F}",
+            "\u{FF0E}",
+            " ",
+            "\n",
+            "(",
+            ")",
+            "[",
+            "]",
+            "_",
+            "-",
+            "1",
+            "a",
+            "Z",
+            "?utm_source=x",
+            "9f86d081884c7d659a2feaa0c55ad015",
+            "telegram",
+            "'",
+            "\"",
+            "\u{0301}",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..3_000 {
+            let length = (next() % 24) as usize;
+            let text: String = (0..length).map(|_| PIECES[(next() % PIECES.len() as u64) as usize]).collect();
+            let extraction = extract(&text);
+            for finding in extraction.findings {
+                assert!(text.get(finding.span.start..finding.span.end).is_some(), "{text:?} {finding:?}");
+                assert!(finding.span.start < finding.span.end, "{text:?} {finding:?}");
+                let again = crate::normalize(finding.kind, &finding.value);
+                assert_eq!(again.as_deref(), Ok(finding.value.as_str()), "{text:?} {finding:?}");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ use url::Url;
 
 use crate::IndicatorKind;
 use crate::account::{Platform, account_of_url, normalize_account_handle};
+use crate::finder::HASHTAG_BODY;
 use crate::refang::Refanged;
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -50,7 +51,7 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
         }
         IndicatorKind::Hashtag => {
             let tag = value.strip_prefix('#').unwrap_or(value);
-            let valid = tag.chars().all(|c| c.is_alphanumeric() || c == '_' || is_mark(c)) && tag.chars().any(char::is_alphabetic);
+            let valid = HASHTAG_BODY.is_match(tag) && tag.chars().any(char::is_alphabetic);
             valid.then(|| tag.to_lowercase()).ok_or(invalid("it must be letters, digits and '_' with at least one letter"))
         }
         IndicatorKind::Handle => {
@@ -133,11 +134,6 @@ pub(crate) fn is_plausible_tld(tld: &str) -> bool {
 
 fn normalize_hex(value: &str, digits: usize) -> Option<String> {
     (value.len() == digits && value.bytes().all(|b| b.is_ascii_hexdigit())).then(|| value.to_ascii_lowercase())
-}
-
-fn is_mark(c: char) -> bool {
-    // Arabic diacritics (harakat) and the superscript alef.
-    matches!(c, '\u{064B}'..='\u{065F}' | '\u{0670}')
 }
 
 #[cfg(test)]

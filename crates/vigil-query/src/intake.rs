@@ -14,6 +14,9 @@ use crate::sightings::{
 };
 use crate::{AccountRef, Limits, QueryError};
 
+/// Longest URL accepted in a tip's `urls` or a post's `url`.
+const MAX_URL_BYTES: usize = 8 * 1024;
+
 /// A tip as the public submits it.
 #[derive(Clone, Debug, Default)]
 pub struct TipSubmission {
@@ -93,6 +96,12 @@ impl Intake {
         let mut sightings = first_sightings(&extraction.findings);
         let mut mentioned = mentioned_accounts(&extraction.findings);
         for (index, raw) in tip.urls.iter().enumerate() {
+            if raw.len() > MAX_URL_BYTES {
+                return Err(QueryError::invalid(
+                    format!("urls[{index}]"),
+                    format!("is {} bytes, over the {MAX_URL_BYTES}-byte limit", raw.len()),
+                ));
+            }
             let found = extract(raw.trim()).findings;
             if !found.iter().any(|finding| finding.kind == IndicatorKind::Url) {
                 return Err(QueryError::invalid(
@@ -260,6 +269,12 @@ impl Limits {
         let mut sightings = first_sightings(&extraction.findings);
         let url = match post.url.trim() {
             "" => None,
+            raw if raw.len() > MAX_URL_BYTES => {
+                return Err(QueryError::invalid(
+                    "url",
+                    format!("is {} bytes, over the {MAX_URL_BYTES}-byte limit", raw.len()),
+                ));
+            }
             raw => {
                 let found = extract(raw).findings;
                 let url = found.iter().find(|f| f.kind == IndicatorKind::Url).map(|f| f.value.clone());

@@ -185,3 +185,16 @@ async fn accounts_learn_their_platform_id() {
     let account = store.known_accounts(vec![by_handle]).await.unwrap().remove(0).unwrap();
     assert_eq!((account.platform_account_id.as_deref(), account.document_count), (Some("42"), 2));
 }
+
+#[tokio::test]
+async fn search_syntax_in_a_query_is_only_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    store.insert_posts(vec![post("1", "appel AND NEAR dons", 100, vec![])]).await.unwrap();
+    for phrase in ["*", "-", "AND", "NEAR(", "\"", "a\"b", "()", "^", ":", "'", "..."] {
+        let query = SearchQuery { phrases: vec![phrase.to_owned()], ..search_all() };
+        assert!(store.search(query).await.is_ok(), "searching {phrase:?} fails");
+    }
+    let near = SearchQuery { phrases: vec!["NEAR".into()], ..search_all() };
+    assert_eq!(store.search(near).await.unwrap().len(), 1, "an operator word is searched as a word");
+}
