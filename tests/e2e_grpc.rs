@@ -226,6 +226,33 @@ async fn bad_input_is_refused_with_the_field_and_limit_and_stores_nothing() {
 }
 
 #[tokio::test]
+async fn shutdown_lets_a_stream_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let mut intake = IntakeClient::new(vigil.channel().await);
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    sender.send(IngestPostsRequest { posts: vec![post("1", "avant l'arrêt")] }).await.unwrap();
+    let call =
+        tokio::spawn(async move { intake.ingest_posts(tokio_stream::wrappers::ReceiverStream::new(receiver)).await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    vigil.terminate();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    sender.send(IngestPostsRequest { posts: vec![post("2", "pendant l'arrêt")] }).await.unwrap();
+    drop(sender);
+    let report = call.await.unwrap().expect("the stream in flight completes").into_inner();
+    assert_eq!(report.accepted, 2);
+    assert!(vigil.exit_status().await.success());
+
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let mut query = QueryClient::new(vigil.channel().await);
+    let author = lookup(&mut query, IndicatorKind::Account, "telegram:canal_exemple").await.unwrap();
+    assert_eq!(author.sighting_count, 2);
+    vigil.stop().await;
+}
+
+#[tokio::test]
 async fn a_data_directory_that_cannot_be_used_stops_the_server_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let not_a_directory = dir.path().join("file");

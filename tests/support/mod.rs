@@ -76,6 +76,12 @@ impl Vigil {
         panic!("vigil never reported SERVING; logs: {:?}", self.logs.lock().unwrap());
     }
 
+    /// Sends SIGTERM, as an orchestrator would.
+    pub fn terminate(&self) {
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+    }
+
     /// Waits for the process to end by itself.
     pub async fn exit_status(&mut self) -> std::process::ExitStatus {
         let started = Instant::now();
@@ -91,8 +97,7 @@ impl Vigil {
     /// SIGTERM, then waits for a clean exit. Async, so that clients still
     /// connected on the test's runtime can answer the server's GOAWAY.
     pub async fn stop(mut self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
-        assert!(status.success());
+        self.terminate();
         let started = Instant::now();
         let exit = loop {
             if let Some(exit) = self.child.try_wait().expect("vigil can be waited on") {
