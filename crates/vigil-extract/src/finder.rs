@@ -1,13 +1,16 @@
 //! Finds indicators in text. The text is refanged first, every pattern runs
 //! on the refanged copy, and each match is mapped back to the original bytes.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
 use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
-use crate::normalize::{is_plausible_tld, normalize, normalize_domain, normalize_url};
-use crate::refang::Refanged;
+use crate::ip::{ipv4_in_prose, parse_ipv6};
+use crate::normalize::{is_plausible_bare_domain, normalize, normalize_domain, normalize_url, registrable_domain};
+use crate::refang::{Refanged, refang_authority};
+use crate::wallet::wallet;
 use crate::{Extraction, Finding, IndicatorKind, Span, detect_language};
 
 // Word boundaries are ASCII ones, `(?-u:\b)`: Unicode boundaries would keep
@@ -31,6 +34,17 @@ static HASHTAG: LazyLock<Regex> =
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles")
 });
+static WALLET: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?-u:\b)(?:[bB][cC]1[a-zA-Z0-9]{8,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?-u:\b)",
+    )
+    .expect("wallet pattern compiles")
+});
+static IPV4: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)").expect("IPv4 pattern compiles")
+});
+static IPV6: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}").expect("IPv6 pattern compiles"));
 static HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)[0-9A-Fa-f]{32,64}(?-u:\b)").expect("hash pattern compiles"));
 
@@ -50,7 +64,30 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
 
     for found in URL.find_iter(scanned) {
         let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
-        finder.url(&scanned[span.start..span.end], span);
+        finder.url(span, false);
+    }
+    for found in WALLET.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        if let (true, Some((kind, value))) = (finder.is_free(span), wallet(found.as_str())) {
+            finder.take(span, kind, value);
+        }
+    }
+    for found in IPV4.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let defanged = refanged.was_defanged(span);
+        if let (true, Some(address)) = (finder.is_free(span), ipv4_in_prose(scanned, span.start, span.end, defanged)) {
+            finder.take(span, IndicatorKind::Ipv4, address);
+        }
+    }
+    for found in IPV6.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let before = scanned[..span.start].chars().next_back();
+        let after = scanned[span.end..].chars().next();
+        let bounded = !before.is_some_and(|c| c.is_alphanumeric() || c == ':' || c == '.')
+            && !after.is_some_and(|c| c.is_alphanumeric() || c == '.');
+        if let (true, true, Some(address)) = (bounded, finder.is_free(span), parse_ipv6(found.as_str())) {
+            finder.take(span, IndicatorKind::Ipv6, address);
+        }
     }
     for found in EMAIL.find_iter(scanned) {
         let span = Span { start: found.start(), end: found.end() };
@@ -59,8 +96,8 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
         }
     }
     for span in domain_candidates(scanned) {
-        if finder.is_free(span) && !touches(scanned, span, &['@', '/', '.', '-', '_']) {
-            finder.bare_domain(&scanned[span.start..span.end], span);
+        if finder.is_free(span) && !touches(scanned, span) {
+            finder.bare_domain(scanned, span);
         }
     }
     for found in HASHTAG.find_iter(scanned) {
@@ -126,41 +163,67 @@ impl Finder<'_, '_> {
         self.findings.push(Finding { kind, value, span: self.refanged.original_span(span) });
     }
 
-    fn url(&mut self, candidate: &str, span: Span) {
-        let Some(url) = normalize_url(candidate) else { return };
+    /// Takes the URL at `span` with its host (domain and registrable
+    /// domain, or IP address) and the account of a profile URL; `https://`
+    /// is put before a link written without its scheme. False when it is no
+    /// URL with a real host. The value comes from the original text through
+    /// [`normalize`]'s rules, so that normalizing it again changes nothing.
+    fn url(&mut self, span: Span, add_scheme: bool) -> bool {
+        let original = self.refanged.original_span(span);
+        let written = refang_authority(&self.refanged.original[original.start..original.end]);
+        let candidate = if add_scheme { Cow::Owned(format!("https://{written}")) } else { written };
+        let Some(url) = normalize_url(&candidate) else { return false };
         // A host must be an address or a real domain (two labels at least,
         // an alphabetic top level): `https://word` in prose is no link.
-        let domain = match url.host() {
+        let host = match url.host() {
             Some(url::Host::Domain(host)) => match normalize_domain(host) {
-                Some(domain) => Some(domain),
-                None => return,
+                Some(domain) => (IndicatorKind::Domain, domain),
+                None => return false,
             },
-            _ => None,
+            Some(url::Host::Ipv4(address)) => (IndicatorKind::Ipv4, address.to_string()),
+            Some(url::Host::Ipv6(address)) => (IndicatorKind::Ipv6, address.to_string()),
+            None => return false,
         };
         self.taken.push(span);
-        if let Some(domain) = domain {
-            self.push(span, IndicatorKind::Domain, domain);
+        self.push(span, IndicatorKind::Url, url.to_string());
+        if host.0 == IndicatorKind::Domain
+            && let Some(registrable) = registrable_domain(&host.1)
+        {
+            self.push(span, IndicatorKind::Domain, registrable);
         }
+        self.push(span, host.0, host.1);
         if let Some((platform, handle)) = account_of_url(&url) {
             self.push(span, IndicatorKind::Account, format!("{platform}:{handle}"));
         }
-        self.push(span, IndicatorKind::Url, url.into());
+        true
     }
 
     /// A domain written without a scheme. Defanged ones are always taken;
-    /// plain ones only with a plausible top-level domain written in lowercase,
-    /// so that file names (`rapport.pdf`) and missing spaces after a full stop
-    /// (`fin.Le`) are not.
-    fn bare_domain(&mut self, candidate: &str, span: Span) {
-        let tld = candidate.rsplit('.').next().unwrap_or_default();
-        let defanged = self.refanged.was_defanged(span);
-        let plausible = defanged || (is_plausible_tld(tld) && tld.chars().all(|c| c.is_lowercase()));
+    /// plain ones only when [`is_plausible_bare_domain`] and written in
+    /// lowercase, so that file names (`rapport.pdf`) and missing spaces
+    /// after a full stop (`fin.Le`) are not. Followed by a path, it is a
+    /// link written without its scheme (`t.me/channel`), taken as https.
+    fn bare_domain(&mut self, scanned: &str, span: Span) {
+        let candidate = &scanned[span.start..span.end];
+        let Some(domain) = normalize_domain(candidate) else { return };
+        let lowercase_tld = candidate.rsplit('.').next().is_some_and(|tld| tld.chars().all(char::is_lowercase));
+        let plausible = self.refanged.was_defanged(span) || (lowercase_tld && is_plausible_bare_domain(&domain));
         if !plausible {
             return;
         }
-        if let Some(domain) = normalize_domain(candidate) {
-            self.take(span, IndicatorKind::Domain, domain);
+        let rest = &scanned[span.end..];
+        if rest.starts_with('/') {
+            let path_len = rest.find(|c: char| !is_url_path_char(c)).unwrap_or(rest.len());
+            let url_span = trim_url_end(scanned, Span { start: span.start, end: span.end + path_len });
+            if self.url(url_span, true) {
+                return;
+            }
         }
+        self.taken.push(span);
+        if let Some(registrable) = registrable_domain(&domain) {
+            self.push(span, IndicatorKind::Domain, registrable);
+        }
+        self.push(span, IndicatorKind::Domain, domain);
     }
 
     /// A bare @handle is an account when its sentence names exactly one
@@ -235,12 +298,16 @@ fn trim_url_end(text: &str, mut span: Span) -> Span {
 }
 
 /// Whether a bare-domain match is part of something larger: a path, an
-/// address, a longer word.
-fn touches(text: &str, span: Span, neighbours: &[char]) -> bool {
+/// address, a file name, a longer word.
+fn touches(text: &str, span: Span) -> bool {
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].chars().next();
-    before.is_some_and(|c| c.is_alphanumeric() || neighbours.contains(&c))
-        || after.is_some_and(|c| c.is_alphanumeric() || (c != '.' && neighbours.contains(&c)))
+    before.is_some_and(|c| c.is_alphanumeric() || "@/.-_\\".contains(c))
+        || after.is_some_and(|c| c.is_alphanumeric() || "@-_\\".contains(c))
+}
+
+fn is_url_path_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "-._~:/?#[]@!$&'()*+,;=%".contains(c)
 }
 
 /// The sentence (or line) that contains `span`.
@@ -349,6 +416,42 @@ mod tests {
             &[(Md5, "d41d8cd98f00b204e9800998ecf8427e", "d41d8cd98f00b204e9800998ecf8427e")],
         );
         check("12345678901234567890123456789012", &[]);
+    }
+
+    #[test]
+    fn wallets_ips_and_links_without_scheme() {
+        check(
+            "dons: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed ou bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+            &[
+                (Eth, "0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed", "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"),
+                (Btc, "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+            ],
+        );
+        check("faux: 0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD", &[]);
+        check("serveur 192.0.2[.]44 et version 4.2.0.1", &[(Ipv4, "192.0.2.44", "192.0.2[.]44")]);
+        check(
+            "http://198.51.100.7:8080/x",
+            &[
+                (Url, "http://198.51.100.7:8080/x", "http://198.51.100.7:8080/x"),
+                (Ipv4, "198.51.100.7", "http://198.51.100.7:8080/x"),
+            ],
+        );
+        check("v6 2001:db8::10 à 10:30:00", &[(Ipv6, "2001:db8::10", "2001:db8::10")]);
+        check(
+            "rejoindre t.me/Example_Channel.",
+            &[
+                (Url, "https://t.me/Example_Channel", "t.me/Example_Channel"),
+                (Domain, "t.me", "t.me/Example_Channel"),
+                (Account, "telegram:example_channel", "t.me/Example_Channel"),
+            ],
+        );
+        check(
+            "miroir sur www.news.example.co.uk",
+            &[
+                (Domain, "example.co.uk", "www.news.example.co.uk"),
+                (Domain, "www.news.example.co.uk", "www.news.example.co.uk"),
+            ],
+        );
     }
 
     #[test]

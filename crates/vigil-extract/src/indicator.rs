@@ -14,10 +14,20 @@ pub enum IndicatorKind {
     Md5,
     Sha1,
     Sha256,
+    Ipv4,
+    Ipv6,
+    /// Bitcoin: Base58Check or bech32/bech32m, checksum verified.
+    Btc,
+    /// Ethereum: `0x` and 40 hex digits, lowercase; EIP-55 verified when mixed case.
+    Eth,
+    /// Monero: standard or integrated address, checksum verified.
+    Xmr,
+    /// Tron: Base58Check, checksum verified.
+    Trx,
 }
 
 impl IndicatorKind {
-    pub const ALL: [IndicatorKind; 9] = [
+    pub const ALL: [IndicatorKind; 15] = [
         IndicatorKind::Url,
         IndicatorKind::Domain,
         IndicatorKind::Email,
@@ -27,6 +37,12 @@ impl IndicatorKind {
         IndicatorKind::Md5,
         IndicatorKind::Sha1,
         IndicatorKind::Sha256,
+        IndicatorKind::Ipv4,
+        IndicatorKind::Ipv6,
+        IndicatorKind::Btc,
+        IndicatorKind::Eth,
+        IndicatorKind::Xmr,
+        IndicatorKind::Trx,
     ];
 
     /// The name used in storage, the `extract` command's output and the docs.
@@ -41,6 +57,12 @@ impl IndicatorKind {
             IndicatorKind::Md5 => "md5",
             IndicatorKind::Sha1 => "sha1",
             IndicatorKind::Sha256 => "sha256",
+            IndicatorKind::Ipv4 => "ipv4",
+            IndicatorKind::Ipv6 => "ipv6",
+            IndicatorKind::Btc => "btc",
+            IndicatorKind::Eth => "eth",
+            IndicatorKind::Xmr => "xmr",
+            IndicatorKind::Trx => "trx",
         }
     }
 

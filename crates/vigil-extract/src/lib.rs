@@ -10,10 +10,12 @@
 mod account;
 mod finder;
 mod indicator;
+mod ip;
 mod language;
 mod normalize;
 mod refang;
 mod search_text;
+mod wallet;
 
 pub use account::{Platform, normalize_account_handle};
 pub use finder::{extract, extract_indicators};

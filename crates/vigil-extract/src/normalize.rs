@@ -6,7 +6,9 @@ use url::Url;
 use crate::IndicatorKind;
 use crate::account::{Platform, account_of_url, normalize_account_handle};
 use crate::finder::HASHTAG_BODY;
-use crate::refang::Refanged;
+use crate::ip::{parse_ipv4, parse_ipv6};
+use crate::refang::{Refanged, refang_authority};
+use crate::wallet::normalize_wallet;
 
 #[derive(Debug, Error, PartialEq, Eq)]
 pub enum NormalizeError {
@@ -24,8 +26,11 @@ const TRACKING_PARAMETERS: &[&str] =
 /// would give it. Accepts defanged input, and for accounts either
 /// `platform:handle` or a profile URL.
 pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeError> {
-    let refanged = Refanged::new(raw.trim());
-    let value = refanged.text.as_ref();
+    let refanged = match kind {
+        IndicatorKind::Url => refang_authority(raw.trim()),
+        _ => Refanged::new(raw.trim()).text,
+    };
+    let value = refanged.as_ref();
     if value.is_empty() {
         return Err(NormalizeError::Empty);
     }
@@ -65,6 +70,11 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
         IndicatorKind::Md5 => normalize_hex(value, 32).ok_or(invalid("it must be 32 hex digits")),
         IndicatorKind::Sha1 => normalize_hex(value, 40).ok_or(invalid("it must be 40 hex digits")),
         IndicatorKind::Sha256 => normalize_hex(value, 64).ok_or(invalid("it must be 64 hex digits")),
+        IndicatorKind::Ipv4 => parse_ipv4(value).map(|ip| ip.to_string()).ok_or(invalid("it must be a dotted quad")),
+        IndicatorKind::Ipv6 => parse_ipv6(value).ok_or(invalid("it must be an IPv6 address")),
+        IndicatorKind::Btc | IndicatorKind::Eth | IndicatorKind::Xmr | IndicatorKind::Trx => {
+            normalize_wallet(kind, value).ok_or(invalid("it is not an address, or its checksum does not hold"))
+        }
     }
 }
 
@@ -113,23 +123,24 @@ pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
     (labels_ok && tld_ok).then_some(domain)
 }
 
-/// Whether a top-level domain written in prose is likely a domain and not a
-/// file extension or a typo. Country codes are two letters; those that are
-/// also common file extensions are left to defanged forms and URLs.
-pub(crate) fn is_plausible_tld(tld: &str) -> bool {
-    const GENERIC: &[&str] = &[
-        "com", "net", "org", "info", "biz", "xyz", "online", "site", "top", "club", "app", "dev", "news", "live",
-        "blog", "shop", "store", "tech", "space", "website", "link", "click", "media", "world", "today", "life",
-        "press", "icu", "vip", "onion", "one", "pro", "mobi", "name", "asia", "cloud", "host", "fun", "social", "tube",
-        "video", "win", "network", "global", "center", "agency", "email", "digital",
-    ];
-    const FILE_EXTENSIONS: &[&str] = &["py", "sh", "md", "rs", "ps", "gz", "js", "ts", "cs", "db"];
-    let tld = tld.to_ascii_lowercase();
-    if tld.len() == 2 {
-        tld.bytes().all(|b| b.is_ascii_lowercase()) && !FILE_EXTENSIONS.contains(&tld.as_str())
-    } else {
-        GENERIC.contains(&tld.as_str())
-    }
+/// Whether a domain written in prose, without a scheme, is likely a domain:
+/// its suffix is on the Public Suffix List, something is registered under
+/// it, and its top level is not also a common file extension (`.zip`,
+/// `.py`: real top-level domains, but in prose mostly file names).
+pub(crate) fn is_plausible_bare_domain(domain: &str) -> bool {
+    const FILE_EXTENSIONS: &[&str] =
+        &["zip", "mov", "py", "sh", "md", "rs", "ps", "gz", "exe", "pdf", "doc", "jpg", "png"];
+    let tld = domain.rsplit('.').next().unwrap_or_default();
+    !FILE_EXTENSIONS.contains(&tld)
+        && psl::suffix(domain.as_bytes()).is_some_and(|suffix| suffix.is_known())
+        && psl::domain(domain.as_bytes()).is_some()
+}
+
+/// The registrable domain of a host (`example.org` for `www.example.org`),
+/// when it differs from the host.
+pub(crate) fn registrable_domain(host: &str) -> Option<String> {
+    let registrable = psl::domain_str(host)?;
+    (registrable != host).then(|| registrable.to_owned())
 }
 
 fn normalize_hex(value: &str, digits: usize) -> Option<String> {
@@ -158,6 +169,13 @@ mod tests {
         check(IndicatorKind::Account, "https://t.me/Example_Channel", Ok("telegram:example_channel"));
         check(IndicatorKind::Account, "twitter:Example", Ok("x:example"));
         check(IndicatorKind::Sha256, &"AB".repeat(32), Ok(&"ab".repeat(32)));
+        check(IndicatorKind::Ipv4, "192.0.2[.]1", Ok("192.0.2.1"));
+        check(IndicatorKind::Ipv6, "2001:DB8::1", Ok("2001:db8::1"));
+        check(
+            IndicatorKind::Eth,
+            "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            Ok("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed"),
+        );
     }
 
     #[test]
@@ -170,5 +188,8 @@ mod tests {
         check(IndicatorKind::Account, "myspace:someone", Err(()));
         check(IndicatorKind::Account, "https://t.me/joinchat/x", Err(()));
         check(IndicatorKind::Md5, "xyz", Err(()));
+        check(IndicatorKind::Btc, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", Err(()));
+        check(IndicatorKind::Eth, "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", Err(()));
+        check(IndicatorKind::Ipv4, "1.2.3", Err(()));
     }
 }

@@ -10,6 +10,7 @@ use crate::Span;
 /// A text made scannable, and the way back to the original's byte offsets.
 #[derive(Debug)]
 pub(crate) struct Refanged<'a> {
+    pub original: &'a str,
     pub text: Cow<'a, str>,
     /// For each byte of `text`, the original range it came from; `None` when
     /// nothing was changed, so the common case costs nothing.
@@ -21,7 +22,7 @@ pub(crate) struct Refanged<'a> {
 impl<'a> Refanged<'a> {
     pub fn new(original: &'a str) -> Refanged<'a> {
         if !original.bytes().any(might_start_a_rewrite) {
-            return Refanged { text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
+            return Refanged { original, text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
         }
         let mut text = String::with_capacity(original.len());
         let mut origin = Vec::with_capacity(original.len());
@@ -45,7 +46,7 @@ impl<'a> Refanged<'a> {
             origin.extend((position..position + width).map(|byte| (byte as u32, byte as u32 + 1)));
             position += width;
         }
-        Refanged { text: Cow::Owned(text), origin: Some(origin), replaced }
+        Refanged { original, text: Cow::Owned(text), origin: Some(origin), replaced }
     }
 
     /// The original byte range of a non-empty range of `text`.
@@ -60,6 +61,21 @@ impl<'a> Refanged<'a> {
     pub fn was_defanged(&self, span: Span) -> bool {
         self.replaced.iter().any(|replaced| replaced.start < span.end && span.start < replaced.end)
     }
+}
+
+/// A URL with only its scheme and authority refanged: defanging is applied
+/// to hosts, and a path is kept as written, so that normalizing a
+/// normalized URL changes nothing.
+pub(crate) fn refang_authority(raw: &str) -> Cow<'_, str> {
+    let refanged = Refanged::new(raw);
+    let text = refanged.text.as_ref();
+    let Some(separator) = text.find("://") else { return Cow::Owned(text.to_owned()) };
+    let authority_end = text[separator + 3..].find(['/', '?', '#']).map_or(text.len(), |offset| separator + 3 + offset);
+    if authority_end == text.len() {
+        return refanged.text;
+    }
+    let original_end = refanged.original_span(Span { start: 0, end: authority_end }).end;
+    Cow::Owned(format!("{}{}", &text[..authority_end], &raw[original_end..]))
 }
 
 fn might_start_a_rewrite(byte: u8) -> bool {
@@ -170,6 +186,12 @@ mod tests {
         let span = refanged.original_span(Span { start, end });
         assert_eq!(&original[span.start..span.end], "hxxps://exemple[.]org/x");
         assert!(refanged.was_defanged(Span { start, end }));
+    }
+
+    #[test]
+    fn refangs_only_the_authority_of_a_url() {
+        assert_eq!(refang_authority("hxxps[://]example[.]org/a(.)b?q=[.]"), "https://example.org/a(.)b?q=[.]");
+        assert_eq!(refang_authority("hxxp://example[.]org"), "http://example.org");
     }
 
     #[test]

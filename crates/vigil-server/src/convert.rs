@@ -37,6 +37,12 @@ pub fn indicator_kind_of(field: &str, value: i32) -> Result<IndicatorKind, Statu
         Ok(Wire::Md5) => Ok(IndicatorKind::Md5),
         Ok(Wire::Sha1) => Ok(IndicatorKind::Sha1),
         Ok(Wire::Sha256) => Ok(IndicatorKind::Sha256),
+        Ok(Wire::Ipv4) => Ok(IndicatorKind::Ipv4),
+        Ok(Wire::Ipv6) => Ok(IndicatorKind::Ipv6),
+        Ok(Wire::Btc) => Ok(IndicatorKind::Btc),
+        Ok(Wire::Eth) => Ok(IndicatorKind::Eth),
+        Ok(Wire::Xmr) => Ok(IndicatorKind::Xmr),
+        Ok(Wire::Trx) => Ok(IndicatorKind::Trx),
         Err(_) => Err(invalid_field(field, format!("{value} is not a known indicator kind"))),
     }
 }
@@ -53,6 +59,12 @@ pub fn wire_indicator_kind(kind: IndicatorKind) -> i32 {
         IndicatorKind::Md5 => Wire::Md5,
         IndicatorKind::Sha1 => Wire::Sha1,
         IndicatorKind::Sha256 => Wire::Sha256,
+        IndicatorKind::Ipv4 => Wire::Ipv4,
+        IndicatorKind::Ipv6 => Wire::Ipv6,
+        IndicatorKind::Btc => Wire::Btc,
+        IndicatorKind::Eth => Wire::Eth,
+        IndicatorKind::Xmr => Wire::Xmr,
+        IndicatorKind::Trx => Wire::Trx,
     };
     wire as i32
 }
