@@ -2,6 +2,7 @@
 //! on the refanged copy, and each match is mapped back to the original bytes.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -60,7 +61,8 @@ pub fn extract(text: &str) -> Extraction {
 pub fn extract_indicators(text: &str) -> Vec<Finding> {
     let refanged = Refanged::new(text);
     let scanned = refanged.text.as_ref();
-    let mut finder = Finder { refanged: &refanged, taken: Vec::new(), findings: Vec::new() };
+    let mut finder =
+        Finder { refanged: &refanged, taken: BTreeMap::new(), findings: Vec::new(), sentence_platform: None };
 
     for found in URL.find_iter(scanned) {
         let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
@@ -145,17 +147,27 @@ struct Finder<'r, 'a> {
     refanged: &'r Refanged<'a>,
     /// Ranges of the refanged text already claimed by an indicator, so that
     /// a domain inside a URL or an @ inside an e-mail is not found twice.
-    taken: Vec<Span>,
+    /// Kept as start -> end; taken spans never overlap, so the one taken
+    /// span that could overlap a candidate is the last one starting before
+    /// the candidate ends.
+    taken: BTreeMap<usize, usize>,
     findings: Vec<Finding>,
+    /// The sentence last asked about and the platform it names, so that a
+    /// line of many @handles is read once, not once per handle.
+    sentence_platform: Option<(Span, Option<Platform>)>,
 }
 
 impl Finder<'_, '_> {
     fn is_free(&self, span: Span) -> bool {
-        !self.taken.iter().any(|taken| taken.start < span.end && span.start < taken.end)
+        self.taken.range(..span.end).next_back().is_none_or(|(_, &end)| end <= span.start)
+    }
+
+    fn claim(&mut self, span: Span) {
+        self.taken.insert(span.start, span.end);
     }
 
     fn take(&mut self, span: Span, kind: IndicatorKind, value: String) {
-        self.taken.push(span);
+        self.claim(span);
         self.push(span, kind, value);
     }
 
@@ -184,7 +196,7 @@ impl Finder<'_, '_> {
             Some(url::Host::Ipv6(address)) => (IndicatorKind::Ipv6, address.to_string()),
             None => return false,
         };
-        self.taken.push(span);
+        self.claim(span);
         self.push(span, IndicatorKind::Url, url.to_string());
         if host.0 == IndicatorKind::Domain
             && let Some(registrable) = registrable_domain(&host.1)
@@ -219,7 +231,7 @@ impl Finder<'_, '_> {
                 return;
             }
         }
-        self.taken.push(span);
+        self.claim(span);
         if let Some(registrable) = registrable_domain(&domain) {
             self.push(span, IndicatorKind::Domain, registrable);
         }
@@ -229,11 +241,23 @@ impl Finder<'_, '_> {
     /// A bare @handle is an account when its sentence names exactly one
     /// platform and the handle is valid there; otherwise it is a handle.
     fn handle(&mut self, scanned: &str, handle: &str, span: Span) {
-        let sentence = sentence_around(scanned, span).to_lowercase();
-        let mut named =
-            PLATFORM_MENTIONS.iter().filter(|(word, _)| sentence.contains(word)).map(|(_, platform)| *platform);
-        let first: Option<Platform> = named.next();
-        let platform = first.filter(|first| named.all(|other| other == *first));
+        let platform = match self.sentence_platform {
+            // Handles come in text order, so the sentence of the last one
+            // usually holds this one too; no scan at all then.
+            Some((cached, platform)) if cached.start <= span.start && span.end <= cached.end => platform,
+            _ => {
+                let sentence = sentence_around(scanned, span);
+                let lowercase = scanned[sentence.start..sentence.end].to_lowercase();
+                let mut named = PLATFORM_MENTIONS
+                    .iter()
+                    .filter(|(word, _)| lowercase.contains(word))
+                    .map(|(_, platform)| *platform);
+                let first: Option<Platform> = named.next();
+                let platform = first.filter(|first| named.all(|other| other == *first));
+                self.sentence_platform = Some((sentence, platform));
+                platform
+            }
+        };
         match platform.and_then(|platform| normalize_account_handle(platform, handle).map(|h| (platform, h))) {
             Some((platform, handle)) => self.take(span, IndicatorKind::Account, format!("{platform}:{handle}")),
             None => self.take(span, IndicatorKind::Handle, handle.to_ascii_lowercase()),
@@ -284,17 +308,27 @@ fn domain_candidates(text: &str) -> Vec<Span> {
 /// Cuts sentence punctuation and unbalanced closing brackets off the end of
 /// a URL match: "see (https://example.org/a)." ends at "a".
 fn trim_url_end(text: &str, mut span: Span) -> Span {
-    loop {
-        let url = &text[span.start..span.end];
-        let Some(last) = url.chars().next_back() else { return span };
-        let unbalanced =
-            |open: char, close: char| last == close && url.matches(open).count() < url.matches(close).count();
-        let trim = ".,;:!?'\"".contains(last) || unbalanced('(', ')') || unbalanced('[', ']');
-        if !trim {
-            return span;
+    let url = &text[span.start..span.end];
+    // Counted once and kept up to date: recounting per trimmed character
+    // would make a URL ending in a long run of ')' quadratic.
+    let open = [url.matches('(').count(), url.matches('[').count()];
+    let mut close = [url.matches(')').count(), url.matches(']').count()];
+    while let Some(last) = text[span.start..span.end].chars().next_back() {
+        let bracket = match last {
+            ')' => Some(0),
+            ']' => Some(1),
+            _ => None,
+        };
+        let unbalanced = bracket.is_some_and(|b| open[b] < close[b]);
+        if !(".,;:!?'\"".contains(last) || unbalanced) {
+            break;
+        }
+        if let Some(b) = bracket {
+            close[b] -= 1;
         }
         span.end -= last.len_utf8();
     }
+    span
 }
 
 /// Whether a bare-domain match is part of something larger: a path, an
@@ -311,11 +345,15 @@ fn is_url_path_char(c: char) -> bool {
 }
 
 /// The sentence (or line) that contains `span`.
-fn sentence_around(text: &str, span: Span) -> &str {
+fn sentence_around(text: &str, span: Span) -> Span {
     let is_end = |c: char| matches!(c, '\n' | '!' | '?' | '؟' | '。');
-    let start = text[..span.start].rfind(is_end).map_or(0, |i| i + 1);
+    let start = text[..span.start].rfind(is_end).map_or(0, |i| i + is_end_len(text, i));
     let end = text[span.end..].find(is_end).map_or(text.len(), |i| span.end + i);
-    &text[start..end]
+    Span { start, end }
+}
+
+fn is_end_len(text: &str, index: usize) -> usize {
+    text[index..].chars().next().map_or(1, char::len_utf8)
 }
 
 /// The text with every finding blanked out, so that URLs and handles do not
@@ -527,6 +565,46 @@ mod tests {
                 let again = crate::normalize(finding.kind, &finding.value);
                 assert_eq!(again.as_deref(), Ok(finding.value.as_str()), "{text:?} {finding:?}");
             }
+        }
+    }
+
+    /// Repetitions that would expose work per match that grows with the
+    /// text: eight times the input must cost far less than 64 times the
+    /// time, which is what a quadratic path would take.
+    #[test]
+    fn pathological_inputs_take_linear_time() {
+        let units = [
+            ".",
+            "[.]",
+            "@a ",
+            "#a ",
+            "a.",
+            ")",
+            "1.1.1.1 ",
+            ":",
+            "0x",
+            "a@b.co ",
+            "\u{200B}",
+            "hxxp:",
+            "@a\n",
+            "t.me/a_b ",
+        ];
+        for unit in units {
+            let time = |repetitions: usize| {
+                let text = format!("http://example.org/{}", unit.repeat(repetitions));
+                (0..3)
+                    .map(|_| {
+                        let started = std::time::Instant::now();
+                        std::hint::black_box(extract_indicators(&text));
+                        started.elapsed()
+                    })
+                    .min()
+                    .unwrap()
+            };
+            let small = time(2_000);
+            let large = time(16_000);
+            let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
+            assert!(ratio < 24.0, "{unit:?} x16000 took {ratio:.1}x the time of x2000 ({large:?})");
         }
     }
 

@@ -1,10 +1,12 @@
 //! CheckContent, the hot path platforms call on every new post: extract, then
 //! batch look-ups by unique key, nothing else. It reads only.
 
+use std::collections::HashMap;
 use vigil_extract::{IndicatorKind, Span, extract_indicators};
-use vigil_store::{AccountKey, AccountRecord, IndicatorKey, UnixSeconds};
 
-use crate::sightings::{account_key, account_value, media_hashes, mentioned_accounts};
+use vigil_store::{AccountKey, AccountRecord, IndicatorKey, IndicatorRecord, UnixSeconds};
+
+use crate::sightings::{Sightings, account_key, account_value, media_hashes, mentioned_accounts};
 use crate::{AccountRef, Query, QueryError};
 
 #[derive(Clone, Debug, Default)]
@@ -52,32 +54,31 @@ impl Query {
         let media = media_hashes("media_sha256", &check.media_sha256)?;
 
         let findings = extract_indicators(&check.text);
-        let mut wanted: Vec<(IndicatorKey, Option<Span>)> = Vec::new();
-        let mut want = |kind: IndicatorKind, value: String, span: Option<Span>| {
-            let key = IndicatorKey { kind, value };
-            if !wanted.iter().any(|(known, _)| *known == key) {
-                wanted.push((key, span));
-            }
-        };
-        for finding in &findings {
-            want(finding.kind, finding.value.clone(), Some(finding.span));
-        }
+        let mut wanted = Sightings::default();
+        wanted.add_findings(&findings, true);
         for hash in media {
-            want(IndicatorKind::Sha256, hash, None);
+            wanted.add(IndicatorKind::Sha256, hash, None);
         }
         if let Some(value) = author.as_ref().and_then(account_value) {
-            want(IndicatorKind::Account, value, None);
+            wanted.add(IndicatorKind::Account, value, None);
         }
+        let wanted = wanted.into_vec();
 
-        let known = self.store.known_indicators(wanted.iter().map(|(key, _)| key.clone()).collect()).await?;
+        let known: HashMap<IndicatorKey, IndicatorRecord> = self
+            .store
+            .known_indicators(wanted.iter().map(|sighting| sighting.indicator.clone()).collect())
+            .await?
+            .into_iter()
+            .map(|record| (IndicatorKey { kind: record.kind, value: record.value.clone() }, record))
+            .collect();
         let indicators = wanted
             .iter()
-            .filter_map(|(key, span)| {
-                let record = known.iter().find(|record| record.kind == key.kind && record.value == key.value)?;
+            .filter_map(|sighting| {
+                let record = known.get(&sighting.indicator)?;
                 Some(IndicatorMatch {
                     kind: record.kind,
                     value: record.value.clone(),
-                    span: *span,
+                    span: sighting.span,
                     first_seen: record.first_seen,
                     last_seen: record.last_seen,
                     sighting_count: record.sighting_count,
@@ -88,7 +89,8 @@ impl Query {
         let mut account_keys: Vec<(AccountKey, AccountMatchReason)> =
             author.into_iter().map(|key| (key, AccountMatchReason::Author)).collect();
         for key in mentioned_accounts(&findings) {
-            if !account_keys.iter().any(|(known, _)| *known == key) {
+            // The author may be named in the text too; list it once.
+            if account_keys.first().is_none_or(|(author, _)| *author != key) {
                 account_keys.push((key, AccountMatchReason::Mentioned));
             }
         }

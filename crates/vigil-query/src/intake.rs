@@ -5,12 +5,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use vigil_extract::{IndicatorKind, extract, fold_for_search};
+use vigil_extract::{IndicatorKind, extract, extract_indicators, fold_for_search};
 use vigil_store::{DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
 
 use crate::sightings::{
-    account_key, account_value, add_spanless, first_sightings, media_hashes, mentioned_accounts, normalize_platform,
-    sha256_hex,
+    Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
 };
 use crate::{AccountRef, Limits, QueryError};
 
@@ -93,8 +92,9 @@ impl Intake {
             _ => return Err(QueryError::invalid("language_hint", "must be an ISO 639 code of 2 or 3 letters")),
         };
         let extraction = extract(&tip.text);
-        let mut sightings = first_sightings(&extraction.findings);
-        let mut mentioned = mentioned_accounts(&extraction.findings);
+        let mut sightings = Sightings::default();
+        sightings.add_findings(&extraction.findings, true);
+        let mut url_findings = Vec::new();
         for (index, raw) in tip.urls.iter().enumerate() {
             if raw.len() > MAX_URL_BYTES {
                 return Err(QueryError::invalid(
@@ -102,22 +102,17 @@ impl Intake {
                     format!("is {} bytes, over the {MAX_URL_BYTES}-byte limit", raw.len()),
                 ));
             }
-            let found = extract(raw.trim()).findings;
+            let found = extract_indicators(raw.trim());
             if !found.iter().any(|finding| finding.kind == IndicatorKind::Url) {
                 return Err(QueryError::invalid(
                     format!("urls[{index}]"),
                     "is not a URL (http, https or ftp, defanged or not)",
                 ));
             }
-            for finding in &found {
-                add_spanless(&mut sightings, finding.kind, finding.value.clone());
-            }
-            for account in mentioned_accounts(&found) {
-                if !mentioned.contains(&account) {
-                    mentioned.push(account);
-                }
-            }
+            sightings.add_findings(&found, false);
+            url_findings.extend(found);
         }
+        let mentioned = mentioned_accounts(extraction.findings.iter().chain(&url_findings));
         // The hour, not the second: a finer time could help identify a tipster.
         let received_hour = now() / 3600 * 3600;
         let language = extraction.language.map(|l| l.code.to_owned()).or(language_hint);
@@ -133,7 +128,7 @@ impl Intake {
             text: tip.text,
             language,
             observed_at: received_hour,
-            sightings,
+            sightings: sightings.into_vec(),
             mentioned_accounts: mentioned,
         };
         let tip_id = self.store.insert_tip(NewTip { document, receipt_hash: receipt_hash(&receipt_code) }).await?;
@@ -266,7 +261,8 @@ impl Limits {
             Some(_) => return Err(QueryError::invalid("posted_at", "is before 1970 or more than a day in the future")),
         };
         let extraction = extract(&post.text);
-        let mut sightings = first_sightings(&extraction.findings);
+        let mut sightings = Sightings::default();
+        sightings.add_findings(&extraction.findings, true);
         let url = match post.url.trim() {
             "" => None,
             raw if raw.len() > MAX_URL_BYTES => {
@@ -276,18 +272,18 @@ impl Limits {
                 ));
             }
             raw => {
-                let found = extract(raw).findings;
+                let found = extract_indicators(raw);
                 let url = found.iter().find(|f| f.kind == IndicatorKind::Url).map(|f| f.value.clone());
                 let url = url.ok_or_else(|| QueryError::invalid("url", "is not a URL (http, https or ftp)"))?;
-                add_spanless(&mut sightings, IndicatorKind::Url, url.clone());
+                sightings.add(IndicatorKind::Url, url.clone(), None);
                 Some(url)
             }
         };
         for hash in media {
-            add_spanless(&mut sightings, IndicatorKind::Sha256, hash);
+            sightings.add(IndicatorKind::Sha256, hash, None);
         }
         if let Some(value) = author.as_ref().and_then(account_value) {
-            add_spanless(&mut sightings, IndicatorKind::Account, value);
+            sightings.add(IndicatorKind::Account, value, None);
         }
         Ok(NewDocument {
             kind: DocumentKind::Post,
@@ -300,7 +296,7 @@ impl Limits {
             text: post.text.clone(),
             language: extraction.language.map(|l| l.code.to_owned()),
             observed_at: posted_at,
-            sightings,
+            sightings: sightings.into_vec(),
             mentioned_accounts: mentioned_accounts(&extraction.findings),
         })
     }

@@ -1,43 +1,56 @@
 //! From extraction findings and request fields to what the store records.
 
+use std::collections::HashSet;
+
 use sha2::{Digest, Sha256};
-use vigil_extract::{Finding, IndicatorKind, Platform, normalize, normalize_account_handle};
+use vigil_extract::{Finding, IndicatorKind, Platform, Span, normalize, normalize_account_handle};
 use vigil_store::{AccountKey, IndicatorKey, NewSighting};
 
 use crate::{AccountRef, QueryError};
 
-/// The first occurrence of each indicator, in order of first appearance.
-pub(crate) fn first_sightings(findings: &[Finding]) -> Vec<NewSighting> {
-    let mut sightings: Vec<NewSighting> = Vec::new();
-    for finding in findings {
-        let key = IndicatorKey { kind: finding.kind, value: finding.value.clone() };
-        if !sightings.iter().any(|s| s.indicator == key) {
-            sightings.push(NewSighting { indicator: key, span: Some(finding.span) });
-        }
-    }
-    sightings
+/// The sightings of one document: the first occurrence of each indicator,
+/// in order of first appearance.
+#[derive(Debug, Default)]
+pub(crate) struct Sightings {
+    sightings: Vec<NewSighting>,
+    seen: HashSet<IndicatorKey>,
 }
 
-/// Adds a sighting that did not come from the text, unless already there.
-pub(crate) fn add_spanless(sightings: &mut Vec<NewSighting>, kind: IndicatorKind, value: String) {
-    let key = IndicatorKey { kind, value };
-    if !sightings.iter().any(|s| s.indicator == key) {
-        sightings.push(NewSighting { indicator: key, span: None });
+impl Sightings {
+    pub(crate) fn add(&mut self, kind: IndicatorKind, value: String, span: Option<Span>) {
+        let indicator = IndicatorKey { kind, value };
+        if !self.seen.contains(&indicator) {
+            self.seen.insert(indicator.clone());
+            self.sightings.push(NewSighting { indicator, span });
+        }
+    }
+
+    pub(crate) fn add_findings(&mut self, findings: &[Finding], with_spans: bool) {
+        for finding in findings {
+            self.add(finding.kind, finding.value.clone(), with_spans.then_some(finding.span));
+        }
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<NewSighting> {
+        self.sightings
     }
 }
 
 /// Accounts the findings name, each once.
-pub(crate) fn mentioned_accounts(findings: &[Finding]) -> Vec<AccountKey> {
-    let mut accounts: Vec<AccountKey> = Vec::new();
-    for finding in findings.iter().filter(|f| f.kind == IndicatorKind::Account) {
-        let Some((platform, handle)) = finding.value.split_once(':') else { continue };
-        let key =
-            AccountKey { platform: platform.to_owned(), handle: Some(handle.to_owned()), platform_account_id: None };
-        if !accounts.contains(&key) {
-            accounts.push(key);
-        }
-    }
-    accounts
+pub(crate) fn mentioned_accounts<'f>(findings: impl IntoIterator<Item = &'f Finding>) -> Vec<AccountKey> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    findings
+        .into_iter()
+        .filter(|finding| finding.kind == IndicatorKind::Account && seen.insert(finding.value.as_str()))
+        .filter_map(|finding| {
+            let (platform, handle) = finding.value.split_once(':')?;
+            Some(AccountKey {
+                platform: platform.to_owned(),
+                handle: Some(handle.to_owned()),
+                platform_account_id: None,
+            })
+        })
+        .collect()
 }
 
 /// Lowercase platform name; "twitter" is "x".

@@ -2,6 +2,7 @@
 //! readers, each call run on tokio's blocking pool so the async runtime never
 //! waits on disk.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -422,10 +423,11 @@ fn accounts_in_documents(
 ) -> Result<Vec<AccountRecord>, StoreError> {
     let mut statement = tx.prepare_cached("SELECT account_id FROM document_account WHERE document_id = ?1")?;
     let mut ids: Vec<AccountId> = Vec::new();
+    let mut seen: HashSet<AccountId> = HashSet::new();
     for document in documents {
         for id in statement.query_map(params![document], |row| row.get(0))? {
             let id = id?;
-            if !ids.contains(&id) {
+            if seen.insert(id) {
                 ids.push(id);
             }
         }
