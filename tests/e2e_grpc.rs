@@ -253,6 +253,61 @@ async fn shutdown_lets_a_stream_in_flight_finish() {
 }
 
 #[tokio::test]
+async fn categories_come_from_built_in_and_operator_lexicons() {
+    let dir = tempfile::tempdir().unwrap();
+    let lexicons = dir.path().join("lexicons");
+    std::fs::create_dir(&lexicons).unwrap();
+    std::fs::write(lexicons.join("local.txt"), "[recruitment]\nexample recruiting phrase\n").unwrap();
+    let data = dir.path().join("data");
+    let vigil = Vigil::start(&data, &["--lexicon-dir", lexicons.to_str().unwrap()]);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+
+    let text = "Nouveau numéro de Dabiq. Example recruiting phrase. Ils écrivent : nous allons égorger.";
+    let extraction = ExtractionClient::new(channel.clone())
+        .extract(ExtractRequest { text: text.into() })
+        .await
+        .unwrap()
+        .into_inner();
+    let found: Vec<(i32, Vec<String>)> = extraction
+        .categories
+        .iter()
+        .map(|m| (m.category, m.evidence.iter().map(|e| e.term.clone()).collect()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (Category::Propaganda as i32, vec!["Dabiq".to_string()]),
+            (Category::Recruitment as i32, vec!["example recruiting phrase".to_string()]),
+            (Category::Threat as i32, vec!["nous allons égorger".to_string()]),
+        ]
+    );
+    let evidence = extraction.categories[2].evidence[0].span.unwrap();
+    assert_eq!(&text[evidence.start as usize..evidence.end as usize], "nous allons égorger");
+
+    let receipt = IntakeClient::new(channel.clone())
+        .submit_tip(SubmitTipRequest { text: text.into(), ..SubmitTipRequest::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut query = QueryClient::new(channel);
+    let threats = SearchRequest { categories: vec![Category::Threat as i32], ..SearchRequest::default() };
+    let hits = query.search(threats).await.unwrap().into_inner().hits;
+    assert_eq!(hits.len(), 1);
+    let document = hits[0].document.as_ref().unwrap();
+    assert_eq!(document.document_id, receipt.tip_id);
+    assert!(document.categories.contains(&(Category::Threat as i32)));
+    let financing = SearchRequest { categories: vec![Category::Financing as i32], ..SearchRequest::default() };
+    assert!(query.search(financing).await.unwrap().into_inner().hits.is_empty());
+    vigil.stop().await;
+
+    std::fs::write(lexicons.join("broken.txt"), "[hate]\nterm\n").unwrap();
+    let mut broken = Vigil::start(&data, &["--lexicon-dir", lexicons.to_str().unwrap()]);
+    assert!(!broken.exit_status().await.success());
+    broken.wait_for_log("unknown category").await;
+}
+
+#[tokio::test]
 async fn a_data_directory_that_cannot_be_used_stops_the_server_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let not_a_directory = dir.path().join("file");
@@ -260,16 +315,7 @@ async fn a_data_directory_that_cannot_be_used_stops_the_server_with_a_reason() {
     let mut vigil = Vigil::start(&not_a_directory, &[]);
     let exit = vigil.exit_status().await;
     assert!(!exit.success());
-    // The log reader may still be draining the closed pipe.
-    let started = std::time::Instant::now();
-    loop {
-        let logs = vigil.logs.lock().unwrap().join("\n");
-        if logs.contains("cannot create data directory") {
-            break;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(5), "no reason in the logs: {logs}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    vigil.wait_for_log("cannot create data directory").await;
 }
 
 fn refused<T>(result: Result<T, tonic::Status>, code: Code, message: &str) {

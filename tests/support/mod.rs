@@ -76,6 +76,23 @@ impl Vigil {
         panic!("vigil never reported SERVING; logs: {:?}", self.logs.lock().unwrap());
     }
 
+    /// Waits until a log line contains `text`: the log reader may still be
+    /// draining the pipe of a process that just ended.
+    pub async fn wait_for_log(&self, text: &str) {
+        let started = Instant::now();
+        loop {
+            if self.logs.lock().unwrap().iter().any(|line| line.contains(text)) {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "no {text:?} in the logs: {:?}",
+                self.logs.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Sends SIGTERM, as an orchestrator would.
     pub fn terminate(&self) {
         let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");

@@ -43,5 +43,5 @@ fn main() {
     };
     report("baseline (one pass over the chars)", baseline);
     report("extract_indicators", indicators);
-    report("extract (indicators + language)", full);
+    report("extract (+ language, categories)", full);
 }

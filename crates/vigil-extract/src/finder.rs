@@ -12,7 +12,7 @@ use crate::ip::{ipv4_in_prose, parse_ipv6};
 use crate::normalize::{is_plausible_bare_domain, normalize, normalize_domain, normalize_url, registrable_domain};
 use crate::refang::{Refanged, refang_authority};
 use crate::wallet::wallet;
-use crate::{Extraction, Finding, IndicatorKind, Span, detect_language};
+use crate::{Extraction, Finding, IndicatorKind, Lexicon, Span, detect_language};
 
 // Word boundaries are ASCII ones, `(?-u:\b)`: Unicode boundaries would keep
 // the regex engine off its fast path on French and Arabic text, and an
@@ -49,11 +49,18 @@ static IPV6: LazyLock<Regex> =
 static HEX: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?-u:\b)[0-9A-Fa-f]{32,64}(?-u:\b)").expect("hash pattern compiles"));
 
-/// Every indicator in `text`, and its language.
+/// Every indicator in `text`, its language and its categories under the
+/// built-in lexicons.
 pub fn extract(text: &str) -> Extraction {
+    extract_with(Lexicon::builtin(), text)
+}
+
+/// [`extract`], with categories under `lexicon`.
+pub fn extract_with(lexicon: &Lexicon, text: &str) -> Extraction {
     let findings = extract_indicators(text);
     let language = detect_language(&text_without(text, &findings));
-    Extraction { language, findings }
+    let categories = lexicon.categorize(text, &findings);
+    Extraction { language, findings, categories }
 }
 
 /// Every indicator in `text`, without the language: for the paths that do

@@ -109,4 +109,6 @@ pub struct Extraction {
     /// Every occurrence, ordered by where it starts; a URL also yields its
     /// domain and, for a profile URL, its account, all with the URL's span.
     pub findings: Vec<Finding>,
+    /// The categories the text falls in, with evidence; ordered by category.
+    pub categories: Vec<crate::CategoryMatch>,
 }

@@ -8,6 +8,7 @@
 //! knows nothing of gRPC or storage.
 
 mod account;
+mod category;
 mod finder;
 mod indicator;
 mod ip;
@@ -18,7 +19,8 @@ mod search_text;
 mod wallet;
 
 pub use account::{Platform, normalize_account_handle};
-pub use finder::{extract, extract_indicators};
+pub use category::{Category, CategoryMatch, Evidence, Lexicon, LexiconError};
+pub use finder::{extract, extract_indicators, extract_with};
 pub use indicator::{Extraction, Finding, IndicatorKind, Span};
 pub use language::{Language, detect_language};
 pub use normalize::{NormalizeError, normalize};

@@ -10,7 +10,7 @@ mod timing;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vigil_query::{ContentCheck, Intake, Limits, PostSubmission, Query};
+use vigil_query::{ContentCheck, Intake, IntakeSettings, Lexicon, Limits, PostSubmission, Query};
 use vigil_store::{IndicatorKey, IndicatorKind, SqliteOptions, SqliteStore, Store};
 
 const CHECKS: usize = 2_000;
@@ -46,7 +46,12 @@ async fn measure(posts: usize) -> Measured {
     let dir = tempfile::tempdir().expect("temporary directory");
     let store = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("store opens"));
     let shared: Arc<dyn Store> = store.clone();
-    let intake = Intake::new(Arc::clone(&shared), Limits::default(), Duration::ZERO);
+    let settings = IntakeSettings {
+        limits: Limits::default(),
+        lexicon: Arc::new(Lexicon::builtin().clone()),
+        tip_status_floor: Duration::ZERO,
+    };
+    let intake = Intake::new(Arc::clone(&shared), settings);
     let query = Query::new(Arc::clone(&shared), Limits::default());
 
     let started = Instant::now();

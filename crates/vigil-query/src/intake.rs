@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
-use vigil_extract::{IndicatorKind, extract, extract_indicators, fold_for_search};
+use vigil_extract::{Extraction, IndicatorKind, Lexicon, extract_indicators, extract_with, fold_for_search};
 use vigil_store::{DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
 
 use crate::sightings::{
@@ -67,23 +67,31 @@ pub struct IngestReport {
     pub rejected: Vec<RejectedPost>,
 }
 
+/// How intake checks and reads what comes in.
+#[derive(Clone, Debug)]
+pub struct IntakeSettings {
+    pub limits: Limits,
+    /// The category terms documents are matched against.
+    pub lexicon: Arc<Lexicon>,
+    /// The least time a tip status answer takes, so that a known and an
+    /// unknown receipt code cannot be told apart by time.
+    pub tip_status_floor: Duration,
+}
+
 #[derive(Clone, Debug)]
 pub struct Intake {
     store: Arc<dyn Store>,
-    limits: Limits,
-    tip_status_floor: Duration,
+    settings: IntakeSettings,
 }
 
 impl Intake {
-    /// `tip_status_floor` is the least time a tip status answer takes, so
-    /// that a known and an unknown receipt code cannot be told apart by time.
-    pub fn new(store: Arc<dyn Store>, limits: Limits, tip_status_floor: Duration) -> Intake {
-        Intake { store, limits, tip_status_floor }
+    pub fn new(store: Arc<dyn Store>, settings: IntakeSettings) -> Intake {
+        Intake { store, settings }
     }
 
     pub async fn submit_tip(&self, tip: TipSubmission) -> Result<TipReceipt, QueryError> {
-        self.limits.check_text("text", &tip.text, false)?;
-        self.limits.check_count("urls", tip.urls.len(), self.limits.max_urls_per_tip)?;
+        self.settings.limits.check_text("text", &tip.text, false)?;
+        self.settings.limits.check_count("urls", tip.urls.len(), self.settings.limits.max_urls_per_tip)?;
         let language_hint = match tip.language_hint.trim() {
             "" => None,
             hint if (2..=3).contains(&hint.len()) && hint.bytes().all(|b| b.is_ascii_alphabetic()) => {
@@ -91,7 +99,7 @@ impl Intake {
             }
             _ => return Err(QueryError::invalid("language_hint", "must be an ISO 639 code of 2 or 3 letters")),
         };
-        let extraction = extract(&tip.text);
+        let extraction = extract_with(&self.settings.lexicon, &tip.text);
         let mut sightings = Sightings::default();
         sightings.add_findings(&extraction.findings, true);
         let mut url_findings = Vec::new();
@@ -128,6 +136,7 @@ impl Intake {
             text: tip.text,
             language,
             observed_at: received_hour,
+            categories: categories_of(&extraction),
             sightings: sightings.into_vec(),
             mentioned_accounts: mentioned,
         };
@@ -141,7 +150,7 @@ impl Intake {
             Some(code) => self.store.tip_state(receipt_hash(&code)).await,
             None => Ok(None),
         };
-        tokio::time::sleep_until((started + self.tip_status_floor).into()).await;
+        tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
         state?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))
     }
 
@@ -150,7 +159,7 @@ impl Intake {
     pub fn begin_ingest(&self) -> Ingest {
         Ingest {
             store: Arc::clone(&self.store),
-            limits: self.limits.clone(),
+            settings: self.settings.clone(),
             next_index: 0,
             posts: Vec::new(),
             keys: HashSet::new(),
@@ -164,7 +173,7 @@ impl Intake {
 #[derive(Debug)]
 pub struct Ingest {
     store: Arc<dyn Store>,
-    limits: Limits,
+    settings: IntakeSettings,
     next_index: u64,
     posts: Vec<NewDocument>,
     keys: HashSet<(String, String)>,
@@ -175,30 +184,30 @@ impl Ingest {
     /// Validates and extracts one message's posts. A post that is wrong is
     /// listed as rejected; a message that is wrong fails the whole stream.
     pub fn add_message(&mut self, posts: Vec<PostSubmission>) -> Result<(), QueryError> {
-        if posts.len() > self.limits.max_posts_per_message {
+        if posts.len() > self.settings.limits.max_posts_per_message {
             return Err(QueryError::invalid(
                 "posts",
                 format!(
                     "has {} posts in one message, over the limit of {}",
                     posts.len(),
-                    self.limits.max_posts_per_message
+                    self.settings.limits.max_posts_per_message
                 ),
             ));
         }
         let total = self.next_index as usize + posts.len();
-        if total > self.limits.max_posts_per_stream {
+        if total > self.settings.limits.max_posts_per_stream {
             return Err(QueryError::too_large(
                 "posts",
                 format!(
                     "reach {total} posts in one stream, over the limit of {}; split the feed into several streams",
-                    self.limits.max_posts_per_stream
+                    self.settings.limits.max_posts_per_stream
                 ),
             ));
         }
         for post in posts {
             let index = self.next_index;
             self.next_index += 1;
-            match self.limits.post_document(&post) {
+            match self.settings.post_document(&post) {
                 Ok(document) => {
                     let key = (
                         document.platform.clone().unwrap_or_default(),
@@ -241,7 +250,7 @@ impl Ingest {
     }
 }
 
-impl Limits {
+impl IntakeSettings {
     fn post_document(&self, post: &PostSubmission) -> Result<NewDocument, QueryError> {
         let platform = normalize_platform("platform", &post.platform)?;
         let platform_post_id = post.platform_post_id.trim();
@@ -251,8 +260,8 @@ impl Limits {
         if platform_post_id.len() > 256 {
             return Err(QueryError::invalid("platform_post_id", "is over the 256-byte limit"));
         }
-        self.check_text("text", &post.text, !post.media_sha256.is_empty())?;
-        self.check_count("media_sha256", post.media_sha256.len(), self.max_media_per_post)?;
+        self.limits.check_text("text", &post.text, !post.media_sha256.is_empty())?;
+        self.limits.check_count("media_sha256", post.media_sha256.len(), self.limits.max_media_per_post)?;
         let media = media_hashes("media_sha256", &post.media_sha256)?;
         let author = post.author.as_ref().map(|author| account_key("author", author)).transpose()?.flatten();
         let posted_at = match post.posted_at {
@@ -260,7 +269,7 @@ impl Limits {
             Some(at) if (0..=now() + 86_400).contains(&at) => at,
             Some(_) => return Err(QueryError::invalid("posted_at", "is before 1970 or more than a day in the future")),
         };
-        let extraction = extract(&post.text);
+        let extraction = extract_with(&self.lexicon, &post.text);
         let mut sightings = Sightings::default();
         sightings.add_findings(&extraction.findings, true);
         let url = match post.url.trim() {
@@ -296,10 +305,16 @@ impl Limits {
             text: post.text.clone(),
             language: extraction.language.map(|l| l.code.to_owned()),
             observed_at: posted_at,
+            categories: categories_of(&extraction),
             sightings: sightings.into_vec(),
             mentioned_accounts: mentioned_accounts(&extraction.findings),
         })
     }
+}
+
+/// The categories of an extraction, as the store keeps them.
+fn categories_of(extraction: &Extraction) -> Vec<(String, f64)> {
+    extraction.categories.iter().map(|m| (m.category.as_str().to_owned(), m.score)).collect()
 }
 
 fn now() -> UnixSeconds {

@@ -18,10 +18,12 @@ use std::sync::Arc;
 
 pub use check::{AccountMatch, AccountMatchReason, ContentCheck, ContentMatches, IndicatorMatch};
 pub use error::QueryError;
-pub use intake::{Ingest, IngestReport, Intake, PostSubmission, RejectedPost, TipReceipt, TipSubmission};
+pub use intake::{
+    Ingest, IngestReport, Intake, IntakeSettings, PostSubmission, RejectedPost, TipReceipt, TipSubmission,
+};
 pub use limits::Limits;
 pub use search::{SearchPage, SearchRequest};
-pub use vigil_extract::{Extraction, IndicatorKind, Language};
+pub use vigil_extract::{Category, CategoryMatch, Extraction, IndicatorKind, Language, Lexicon, LexiconError};
 use vigil_store::Store;
 pub use vigil_store::{
     AccountRecord, DocumentKind, DocumentSummary, IndicatorReport, SearchOrder, TipState, TipStatus,
@@ -48,10 +50,10 @@ impl Query {
     }
 }
 
-/// Indicators and language of a text, without storing anything.
-pub fn extract_text(limits: &Limits, text: &str) -> Result<Extraction, QueryError> {
+/// Indicators, language and categories of a text, without storing anything.
+pub fn extract_text(lexicon: &Lexicon, limits: &Limits, text: &str) -> Result<Extraction, QueryError> {
     limits.check_text("text", text, false)?;
-    Ok(vigil_extract::extract(text))
+    Ok(vigil_extract::extract_with(lexicon, text))
 }
 
 #[cfg(test)]

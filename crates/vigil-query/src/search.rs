@@ -3,7 +3,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use vigil_extract::fold_for_search;
+use vigil_extract::{Category, fold_for_search};
 use vigil_store::{DocumentKind, SearchCursor, SearchHit, SearchOrder, SearchQuery, UnixSeconds};
 
 use crate::{Query, QueryError};
@@ -20,6 +20,8 @@ pub struct SearchRequest {
     pub query: String,
     pub kinds: Vec<DocumentKind>,
     pub languages: Vec<String>,
+    /// Category names (`threat`, `financing`, ...).
+    pub categories: Vec<String>,
     pub observed_from: Option<UnixSeconds>,
     pub observed_until: Option<UnixSeconds>,
     pub order: Option<SearchOrder>,
@@ -56,6 +58,14 @@ impl Query {
                 ));
             }
         }
+        for (index, category) in request.categories.iter().enumerate() {
+            if Category::from_name(category).is_none() {
+                return Err(QueryError::invalid(
+                    format!("categories[{index}]"),
+                    "must be one of propaganda, recruitment, weapons_instructions, financing, threat",
+                ));
+            }
+        }
         if let (Some(from), Some(until)) = (request.observed_from, request.observed_until)
             && from >= until
         {
@@ -70,6 +80,7 @@ impl Query {
             phrases,
             kinds: request.kinds,
             languages: request.languages,
+            categories: request.categories,
             observed_from: request.observed_from,
             observed_until: request.observed_until,
             order,
@@ -136,8 +147,13 @@ fn parse_query(query: &str) -> Result<Vec<String>, QueryError> {
 /// cannot be replayed against another search.
 fn fingerprint(phrases: &[String], order: SearchOrder, request: &SearchRequest) -> String {
     let described = format!(
-        "{phrases:?}|{order:?}|{:?}|{:?}|{:?}|{:?}|{}",
-        request.kinds, request.languages, request.observed_from, request.observed_until, request.page_size
+        "{phrases:?}|{order:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+        request.kinds,
+        request.languages,
+        request.categories,
+        request.observed_from,
+        request.observed_until,
+        request.page_size
     );
     Sha256::digest(described.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -19,7 +19,14 @@ fn services() -> Services {
     let limits =
         Limits { max_text_bytes: 1000, max_posts_per_message: 3, max_posts_per_stream: 5, ..Limits::default() };
     Services {
-        intake: Intake::new(Arc::clone(&store), limits.clone(), Duration::from_millis(20)),
+        intake: Intake::new(
+            Arc::clone(&store),
+            IntakeSettings {
+                limits: limits.clone(),
+                lexicon: Arc::new(Lexicon::builtin().clone()),
+                tip_status_floor: Duration::from_millis(20),
+            },
+        ),
         query: Query::new(store, limits),
         _dir: dir,
     }
@@ -157,4 +164,26 @@ async fn search_pages_follow_their_query() {
     assert_eq!((second.hits.len(), second.next_page_token.as_str()), (1, ""));
     let other = SearchRequest { query: "autre".into(), page_token: first.next_page_token, ..request };
     assert!(s.query.search(other).await.is_err());
+}
+
+#[tokio::test]
+async fn documents_are_categorized_and_searchable_by_category() {
+    let s = services();
+    let tip = TipSubmission {
+        text: "Un nouveau numéro de Dabiq circule, ils disent : nous allons égorger".into(),
+        ..TipSubmission::default()
+    };
+    let receipt = s.intake.submit_tip(tip).await.unwrap();
+    let threats = SearchRequest { categories: vec!["threat".into()], ..SearchRequest::default() };
+    let page = s.query.search(threats).await.unwrap();
+    assert_eq!(page.hits.len(), 1);
+    assert_eq!(page.hits[0].document.id.to_string(), receipt.tip_id);
+    let mut categories = page.hits[0].document.categories.clone();
+    categories.sort();
+    assert_eq!(categories, vec!["propaganda", "threat"]);
+    let unknown = SearchRequest { categories: vec!["hate".into()], ..SearchRequest::default() };
+    assert_eq!(
+        s.query.search(unknown).await.unwrap_err().to_string(),
+        "categories[0] must be one of propaganda, recruitment, weapons_instructions, financing, threat"
+    );
 }

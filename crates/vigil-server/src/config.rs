@@ -20,6 +20,8 @@ pub const ENV_CONFIG: &str = "VIGIL_CONFIG";
 pub const ENV_LOG_FORMAT: &str = "VIGIL_LOG_FORMAT";
 /// A `tracing` filter such as `info` or `vigil_server=debug,info`.
 pub const ENV_LOG: &str = "VIGIL_LOG";
+/// A directory of extra lexicon files (`*.txt`), read at start.
+pub const ENV_LEXICON_DIR: &str = "VIGIL_LEXICON_DIR";
 pub const ENV_MAX_TEXT_BYTES: &str = "VIGIL_MAX_TEXT_BYTES";
 pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
 pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
@@ -54,6 +56,9 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// A directory of extra lexicon files (*.txt), added to the built-in ones.
+    #[arg(long)]
+    pub lexicon_dir: Option<PathBuf>,
     /// Largest text accepted in any request [default: 1048576].
     #[arg(long)]
     pub max_text_bytes: Option<usize>,
@@ -72,6 +77,9 @@ pub struct ServeArgs {
 pub struct ExtractArgs {
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// A directory of extra lexicon files (*.txt), added to the built-in ones.
+    #[arg(long)]
+    pub lexicon_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -100,6 +108,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
+    pub lexicon_dir: Option<PathBuf>,
     pub max_text_bytes: Option<usize>,
     pub max_message_bytes: Option<usize>,
     pub max_posts_per_message: Option<usize>,
@@ -112,6 +121,7 @@ pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
+    pub lexicon_dir: Option<PathBuf>,
     pub limits: Limits,
     pub max_message_bytes: usize,
     /// The least time a GetTipStatus answer takes, known receipt or not.
@@ -155,6 +165,7 @@ impl ServeConfig {
                 .or(file.data_dir)
                 .unwrap_or_else(|| "vigil-data".into()),
             log_format: args.log_format.or(env.get(ENV_LOG_FORMAT)?).or(file.log_format).unwrap_or_default(),
+            lexicon_dir: args.lexicon_dir.clone().or(env.get(ENV_LEXICON_DIR)?).or(file.lexicon_dir),
             limits: Limits {
                 max_text_bytes: args
                     .max_text_bytes

@@ -6,8 +6,8 @@ use tonic::Status;
 use vigil_proto::v1 as pb;
 use vigil_proto::{prost_types, tonic};
 use vigil_query::{
-    AccountMatchReason, AccountRecord, AccountRef, ContentMatches, DocumentKind, DocumentSummary, IndicatorKind,
-    IndicatorReport, Language, SearchOrder, TipStatus,
+    AccountMatchReason, AccountRecord, AccountRef, Category, CategoryMatch, ContentMatches, DocumentKind,
+    DocumentSummary, IndicatorKind, IndicatorReport, Language, SearchOrder, TipStatus,
 };
 
 use crate::status::invalid_field;
@@ -78,6 +78,42 @@ pub fn document_kind_of(field: &str, value: i32) -> Result<DocumentKind, Status>
     }
 }
 
+pub fn category_of(field: &str, value: i32) -> Result<Category, Status> {
+    use pb::Category as Wire;
+    match Wire::try_from(value) {
+        Ok(Wire::Unspecified) => Err(invalid_field(field, "is unspecified")),
+        Ok(Wire::Propaganda) => Ok(Category::Propaganda),
+        Ok(Wire::Recruitment) => Ok(Category::Recruitment),
+        Ok(Wire::WeaponsInstructions) => Ok(Category::WeaponsInstructions),
+        Ok(Wire::Financing) => Ok(Category::Financing),
+        Ok(Wire::Threat) => Ok(Category::Threat),
+        Err(_) => Err(invalid_field(field, format!("{value} is not a known category"))),
+    }
+}
+
+pub fn wire_category(category: Category) -> i32 {
+    use pb::Category as Wire;
+    let wire = match category {
+        Category::Propaganda => Wire::Propaganda,
+        Category::Recruitment => Wire::Recruitment,
+        Category::WeaponsInstructions => Wire::WeaponsInstructions,
+        Category::Financing => Wire::Financing,
+        Category::Threat => Wire::Threat,
+    };
+    wire as i32
+}
+
+pub fn category_matches(matches: Vec<CategoryMatch>) -> Vec<pb::CategoryMatch> {
+    matches
+        .into_iter()
+        .map(|m| pb::CategoryMatch {
+            category: wire_category(m.category),
+            score: m.score,
+            evidence: m.evidence.into_iter().map(|e| pb::Evidence { term: e.term, span: Some(span(e.span)) }).collect(),
+        })
+        .collect()
+}
+
 pub fn search_order_of(value: i32) -> Result<Option<SearchOrder>, Status> {
     match pb::SearchOrder::try_from(value) {
         Ok(pb::SearchOrder::Unspecified) => Ok(None),
@@ -137,6 +173,13 @@ pub fn document_summary(document: DocumentSummary) -> pb::DocumentSummary {
         language: document.language.unwrap_or_default(),
         observed_at: timestamp(document.observed_at),
         text_sha256: document.text_sha256,
+        // A name the store holds but this binary does not know is left out.
+        categories: document
+            .categories
+            .iter()
+            .filter_map(|name| Category::from_name(name))
+            .map(wire_category)
+            .collect(),
     }
 }
 
@@ -191,5 +234,13 @@ mod tests {
         }
         assert_eq!(indicator_kind_of("kind", 0).unwrap_err().message(), "kind is required");
         assert_eq!(indicator_kind_of("kind", 99).unwrap_err().message(), "kind 99 is not a known indicator kind");
+    }
+
+    #[test]
+    fn every_category_round_trips() {
+        for category in Category::ALL {
+            assert_eq!(category_of("categories[0]", wire_category(category)).unwrap(), category);
+        }
+        assert_eq!(category_of("categories[0]", 42).unwrap_err().message(), "categories[0] 42 is not a known category");
     }
 }

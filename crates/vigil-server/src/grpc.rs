@@ -8,7 +8,7 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status, Streaming};
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
-use vigil_query::{ContentCheck, Intake, Limits, PostSubmission, Query, SearchRequest, TipSubmission};
+use vigil_query::{ContentCheck, Intake, Lexicon, Limits, PostSubmission, Query, SearchRequest, TipSubmission};
 
 use crate::convert;
 use crate::status::{oversized_message_status, status_of_query_error};
@@ -18,6 +18,7 @@ use crate::status::{oversized_message_status, status_of_query_error};
 pub struct Services {
     pub intake: Intake,
     pub query: Query,
+    pub lexicon: Arc<Lexicon>,
     pub limits: Limits,
     pub max_message_bytes: usize,
 }
@@ -122,9 +123,9 @@ pub struct ExtractionAdapter(pub ReadyServices);
 #[tonic::async_trait]
 impl pb::extraction_server::Extraction for ExtractionAdapter {
     async fn extract(&self, request: Request<pb::ExtractRequest>) -> Result<Response<pb::ExtractResponse>, Status> {
-        let limits = &self.0.get()?.limits;
-        let extraction =
-            vigil_query::extract_text(limits, &request.into_inner().text).map_err(status_of_query_error)?;
+        let services = self.0.get()?;
+        let extraction = vigil_query::extract_text(&services.lexicon, &services.limits, &request.into_inner().text)
+            .map_err(status_of_query_error)?;
         Ok(Response::new(pb::ExtractResponse {
             language: convert::language(extraction.language),
             indicators: extraction
@@ -137,6 +138,7 @@ impl pb::extraction_server::Extraction for ExtractionAdapter {
                     span: Some(convert::span(finding.span)),
                 })
                 .collect(),
+            categories: convert::category_matches(extraction.categories),
         }))
     }
 }
@@ -170,10 +172,19 @@ impl pb::query_server::Query for QueryAdapter {
             .enumerate()
             .map(|(index, kind)| convert::document_kind_of(&format!("kinds[{index}]"), *kind))
             .collect::<Result<Vec<_>, Status>>()?;
+        let categories = request
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(index, category)| {
+                convert::category_of(&format!("categories[{index}]"), *category).map(|c| c.as_str().to_owned())
+            })
+            .collect::<Result<Vec<_>, Status>>()?;
         let search = SearchRequest {
             query: request.query,
             kinds,
             languages: request.languages,
+            categories,
             observed_from: convert::seconds_of("observed_from", request.observed_from.as_ref())?,
             observed_until: convert::seconds_of("observed_until", request.observed_until.as_ref())?,
             order: convert::search_order_of(request.order)?,

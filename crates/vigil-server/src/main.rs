@@ -1,9 +1,10 @@
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use vigil_server::config::{Cli, Command, ENV_LOG, ServeConfig};
+use vigil_server::config::{Cli, Command, ENV_LEXICON_DIR, ENV_LOG, ServeConfig};
 use vigil_server::{extract_command, init_tracing, serve};
 
 fn main() -> ExitCode {
@@ -12,7 +13,15 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Extract(args) => {
             init_tracing(args.log_format.unwrap_or_default(), environment.get(ENV_LOG).map(String::as_str));
-            match extract_command::run(std::io::stdin().lock(), std::io::stdout().lock()) {
+            let lexicon_dir = args.lexicon_dir.or_else(|| environment.get(ENV_LEXICON_DIR).map(PathBuf::from));
+            let lexicon = match serve::load_lexicon(lexicon_dir.as_deref()) {
+                Ok(lexicon) => lexicon,
+                Err(error) => {
+                    eprintln!("vigil extract: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            match extract_command::run(&lexicon, std::io::stdin().lock(), std::io::stdout().lock()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("vigil extract: {error}");

@@ -2,6 +2,7 @@
 //! test can bind port 0 and stop it.
 
 use std::future::Future;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -12,7 +13,7 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
-use vigil_query::{Intake, Query};
+use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query};
 use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
 
 use crate::config::ServeConfig;
@@ -25,6 +26,10 @@ pub enum ServeError {
     DataDir { path: String, source: std::io::Error },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error("cannot read lexicon directory {path}: {source}")]
+    LexiconDir { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Lexicon(#[from] LexiconError),
     #[error("reflection service: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
     #[error("gRPC transport: {0}")]
@@ -60,6 +65,9 @@ pub async fn run(
         .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
+    // Read before serving: a broken lexicon file is an operator's mistake
+    // to fix at once, not a surprise on the first tip.
+    let lexicon = Arc::new(load_lexicon(config.lexicon_dir.as_deref())?);
     let services = ReadyServices::default();
     let limit = config.max_message_bytes;
     let router = Server::builder()
@@ -117,9 +125,15 @@ pub async fn run(
             }
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let settings = IntakeSettings {
+            limits: config.limits.clone(),
+            lexicon: Arc::clone(&lexicon),
+            tip_status_floor: config.tip_status_floor,
+        };
         services.set(Services {
-            intake: Intake::new(Arc::clone(&shared), config.limits.clone(), config.tip_status_floor),
+            intake: Intake::new(Arc::clone(&shared), settings),
             query: Query::new(shared, config.limits.clone()),
+            lexicon: Arc::clone(&lexicon),
             limits: config.limits.clone(),
             max_message_bytes: limit,
         });
@@ -134,6 +148,27 @@ pub async fn run(
     tokio::task::spawn_blocking(move || store.checkpoint()).await??;
     tracing::info!("storage closed");
     Ok(served?)
+}
+
+/// The built-in lexicons, and every `*.txt` in `directory` in name order.
+pub fn load_lexicon(directory: Option<&Path>) -> Result<Lexicon, ServeError> {
+    let Some(directory) = directory else { return Ok(Lexicon::builtin().clone()) };
+    let read_error = |source| ServeError::LexiconDir { path: directory.display().to_string(), source };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(directory)
+        .map_err(read_error)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
+    paths.retain(|path| path.extension().is_some_and(|ext| ext == "txt"));
+    paths.sort();
+    let texts: Vec<(String, String)> = paths
+        .iter()
+        .map(|path| Ok((path.display().to_string(), std::fs::read_to_string(path).map_err(read_error)?)))
+        .collect::<Result<_, ServeError>>()?;
+    let sources: Vec<(&str, &str)> = texts.iter().map(|(name, text)| (name.as_str(), text.as_str())).collect();
+    let lexicon = Lexicon::with_builtin_and(&sources)?;
+    tracing::info!(files = paths.len(), directory = %directory.display(), "lexicon files loaded");
+    Ok(lexicon)
 }
 
 async fn open_store(config: &ServeConfig) -> Result<SqliteStore, ServeError> {

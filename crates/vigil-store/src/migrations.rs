@@ -80,6 +80,16 @@ const STEPS: &[&str] = &[
         tokenize = "unicode61 remove_diacritics 2"
     );
     "#,
+    // 2: the content categories of each document, for search and triage.
+    r#"
+    CREATE TABLE document_category (
+        document_id INTEGER NOT NULL REFERENCES document (id),
+        category TEXT NOT NULL,
+        score REAL NOT NULL,
+        PRIMARY KEY (document_id, category)
+    ) WITHOUT ROWID;
+    CREATE INDEX document_category_by_category ON document_category (category, document_id);
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

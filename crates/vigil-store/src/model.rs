@@ -68,6 +68,8 @@ pub struct NewDocument {
     pub search_text: String,
     /// One per indicator; the caller keeps the first occurrence.
     pub sightings: Vec<NewSighting>,
+    /// Content categories (`threat`, `financing`, ...) with their scores.
+    pub categories: Vec<(String, f64)>,
     pub mentioned_accounts: Vec<AccountKey>,
 }
 
@@ -143,6 +145,8 @@ pub struct DocumentSummary {
     pub language: Option<String>,
     pub observed_at: UnixSeconds,
     pub text_sha256: String,
+    /// Content categories, by name.
+    pub categories: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -173,6 +177,8 @@ pub struct SearchQuery {
     pub phrases: Vec<String>,
     pub kinds: Vec<DocumentKind>,
     pub languages: Vec<String>,
+    /// Only documents in at least one of these categories; all when empty.
+    pub categories: Vec<String>,
     pub observed_from: Option<UnixSeconds>,
     pub observed_until: Option<UnixSeconds>,
     pub order: SearchOrder,

@@ -262,7 +262,8 @@ impl Store for SqliteStore {
 }
 
 const DOCUMENT_COLUMNS: &str =
-    "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256";
+    "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
+     (SELECT group_concat(category, ',') FROM document_category c WHERE c.document_id = d.id)";
 
 fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
     let kind: String = row.get(1)?;
@@ -275,6 +276,10 @@ fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary
         language: row.get(5)?,
         observed_at: row.get(6)?,
         text_sha256: row.get(7)?,
+        categories: row
+            .get::<_, Option<String>>(8)?
+            .map(|names| names.split(',').map(str::to_owned).collect())
+            .unwrap_or_default(),
     })
 }
 
@@ -308,6 +313,11 @@ fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Optio
 
     tx.prepare_cached("INSERT INTO document_fts (rowid, text) VALUES (?1, ?2)")?
         .execute(params![id, document.search_text])?;
+    let mut categorize =
+        tx.prepare_cached("INSERT INTO document_category (document_id, category, score) VALUES (?1, ?2, ?3)")?;
+    for (category, score) in &document.categories {
+        categorize.execute(params![id, category, score])?;
+    }
 
     let mut upsert_indicator = tx.prepare_cached(
         "INSERT INTO indicator (kind, value, first_seen, last_seen, sighting_count) VALUES (?1, ?2, ?3, ?3, 1)
@@ -461,6 +471,13 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
             query.languages.iter().map(|language| bind(Value::Text(language.clone()))).collect();
         conditions.push(format!("d.language IN ({})", languages.join(", ")));
     }
+    if !query.categories.is_empty() {
+        let categories: Vec<String> = query.categories.iter().map(|c| bind(Value::Text(c.clone()))).collect();
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM document_category c WHERE c.document_id = d.id AND c.category IN ({}))",
+            categories.join(", ")
+        ));
+    }
     if let Some(from) = query.observed_from {
         conditions.push(format!("d.observed_at >= {}", bind(Value::Integer(from))));
     }
@@ -493,7 +510,7 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     let mut statement = tx.prepare(&sql)?;
     let hits = statement
         .query_map(params_from_iter(values), |row| {
-            Ok(SearchHit { document: document_summary(row)?, snippet: row.get(8)? })
+            Ok(SearchHit { document: document_summary(row)?, snippet: row.get(9)? })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(hits)

@@ -25,6 +25,7 @@ fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds, sightings:
         observed_at,
         search_text: text.into(),
         sightings,
+        categories: vec![],
         mentioned_accounts: vec![],
     }
 }
@@ -101,6 +102,7 @@ fn search_all() -> SearchQuery {
         phrases: vec![],
         kinds: vec![],
         languages: vec![],
+        categories: vec![],
         observed_from: None,
         observed_until: None,
         order: SearchOrder::Newest,
@@ -197,4 +199,19 @@ async fn search_syntax_in_a_query_is_only_text() {
     }
     let near = SearchQuery { phrases: vec!["NEAR".into()], ..search_all() };
     assert_eq!(store.search(near).await.unwrap().len(), 1, "an operator word is searched as a word");
+}
+
+#[tokio::test]
+async fn documents_keep_their_categories_and_search_filters_on_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let mut threat = post("1", "menace", 100, vec![]);
+    threat.categories = vec![("threat".into(), 0.63), ("propaganda".into(), 0.4)];
+    store.insert_posts(vec![threat, post("2", "rien", 200, vec![])]).await.unwrap();
+    let hits = store.search(SearchQuery { categories: vec!["threat".into()], ..search_all() }).await.unwrap();
+    assert_eq!(hits.len(), 1);
+    let mut categories = hits[0].document.categories.clone();
+    categories.sort();
+    assert_eq!(categories, vec!["propaganda", "threat"]);
+    assert_eq!(store.search(search_all()).await.unwrap().len(), 2);
 }
