@@ -230,6 +230,12 @@ fn is_youtube_channel_id(handle: &str) -> bool {
 
 /// The account a profile URL points at, as `(platform, normalized handle)`.
 pub(crate) fn account_of_url(url: &Url) -> Option<(Platform, String)> {
+    if url.scheme() == "tg" {
+        // tg://resolve?domain=name, the Telegram app's own link to an account.
+        let name = url.query_pairs().find(|(key, _)| key == "domain")?.1;
+        let handle = (url.host_str() == Some("resolve")).then_some(name)?;
+        return normalize_account_handle(Platform::Telegram, &handle).map(|h| (Platform::Telegram, h));
+    }
     let platform = Platform::from_host(url.host_str()?)?;
     let mut segments = url.path_segments()?.filter(|segment| !segment.is_empty());
     let first = segments.next();
@@ -305,6 +311,7 @@ mod tests {
         check("https://www.youtube.com/@ExampleChannel", Some("youtube:examplechannel"));
         check("https://youtube.com/channel/UCabcdefghijklmnopqrstuv", Some("youtube:UCabcdefghijklmnopqrstuv"));
         check("https://www.tiktok.com/@example.user/video/1", Some("tiktok:example.user"));
+        check("tg://resolve?domain=Example_Channel", Some("telegram:example_channel"));
     }
 
     #[test]

@@ -35,6 +35,8 @@ static HASHTAG: LazyLock<Regex> =
 static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,62}[A-Za-z0-9_])?").expect("handle pattern compiles")
 });
+static TELEGRAM_APP_LINK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)tg://resolve\?domain=[A-Za-z0-9_]+").expect("tg link pattern compiles"));
 static WALLET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?-u:\b)(?:[bB][cC]1[a-zA-Z0-9]{8,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?-u:\b)",
@@ -74,6 +76,13 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     for found in URL.find_iter(scanned) {
         let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
         finder.url(span, false);
+    }
+    for found in TELEGRAM_APP_LINK.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let account = url::Url::parse(found.as_str()).ok().and_then(|url| account_of_url(&url));
+        if let (true, Some((platform, handle))) = (finder.is_free(span), account) {
+            finder.take(span, IndicatorKind::Account, format!("{platform}:{handle}"));
+        }
     }
     for found in WALLET.find_iter(scanned) {
         let span = Span { start: found.start(), end: found.end() };
@@ -496,6 +505,14 @@ mod tests {
                 (Domain, "example.co.uk", "www.news.example.co.uk"),
                 (Domain, "www.news.example.co.uk", "www.news.example.co.uk"),
             ],
+        );
+    }
+
+    #[test]
+    fn telegram_app_links_are_accounts() {
+        check(
+            "ouvrir tg://resolve?domain=Canal_Exemple",
+            &[(Account, "telegram:canal_exemple", "tg://resolve?domain=Canal_Exemple")],
         );
     }
 

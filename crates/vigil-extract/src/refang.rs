@@ -21,7 +21,12 @@ pub(crate) struct Refanged<'a> {
 
 impl<'a> Refanged<'a> {
     pub fn new(original: &'a str) -> Refanged<'a> {
-        if !original.bytes().any(might_start_a_rewrite) {
+        // Most texts need no rewrite: find that out without building a copy.
+        let needs_rewrite = original
+            .bytes()
+            .enumerate()
+            .any(|(i, byte)| might_start_a_rewrite(byte) && rewrite_at(original, i).is_some());
+        if !needs_rewrite {
             return Refanged { original, text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
         }
         let mut text = String::with_capacity(original.len());
@@ -79,9 +84,10 @@ pub(crate) fn refang_authority(raw: &str) -> Cow<'_, str> {
 }
 
 fn might_start_a_rewrite(byte: u8) -> bool {
-    // Brackets start "[.]"-style tokens, h/f start hxxp/fxp, and every
+    // Brackets start "[.]"-style tokens, h/f start hxxp/fxp, ':' starts
+    // ":/ /", and every
     // invisible or full-width character starts with a byte >= 0xE0.
-    matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F') || byte >= 0xE0
+    matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b':') || byte >= 0xE0
 }
 
 /// Bracketed tokens, matched without regard to ASCII case.
@@ -115,6 +121,7 @@ fn rewrite_at(original: &str, position: usize) -> Option<(usize, &'static str)> 
             .find(|(token, _)| starts_with_ignore_ascii_case(rest, token.as_bytes()))
             .map(|(token, replacement)| (token.len(), *replacement)),
         b'h' | b'H' | b'f' | b'F' => defanged_scheme(original, position),
+        b':' => rest.starts_with(b":/ /").then_some((4, "://")),
         byte if byte >= 0xE0 => {
             let character = original[position..].chars().next()?;
             if INVISIBLE.contains(&character) {
@@ -165,6 +172,7 @@ mod tests {
         check("HXXP[:]//example(.)net", "http://example.net");
         check("fxp://example[dot]com", "ftp://example.com");
         check("hxxps[://]example{.}org", "https://example.org");
+        check("hxxp:/ /example[.]org", "http://example.org");
         check("name[@]example[.]com", "name@example.com");
         check("example\u{FF0E}org", "example.org");
         check("exam\u{200B}ple.org", "example.org");
@@ -175,6 +183,10 @@ mod tests {
         check("the hxxp protocol (.) is odd", "the hxxp protocol . is odd");
         check("shxxp://x", "shxxp://x");
         check("plain text, nothing to do", "plain text, nothing to do");
+        assert!(
+            matches!(Refanged::new("the hour: 10:30 (later)").text, Cow::Borrowed(_)),
+            "no copy when nothing changes"
+        );
     }
 
     #[test]
