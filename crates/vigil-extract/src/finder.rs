@@ -10,6 +10,7 @@ use regex::Regex;
 use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
 use crate::ip::{ipv4_in_prose, parse_ipv6};
 use crate::normalize::{is_plausible_bare_domain, normalize, normalize_domain, normalize_url, registrable_domain};
+use crate::phone::phone;
 use crate::refang::{Refanged, refang_authority};
 use crate::wallet::wallet;
 use crate::{Extraction, Finding, IndicatorKind, Lexicon, Span, detect_language};
@@ -42,6 +43,11 @@ static WALLET: LazyLock<Regex> = LazyLock::new(|| {
         r"(?-u:\b)(?:[bB][cC]1[a-zA-Z0-9]{8,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?-u:\b)",
     )
     .expect("wallet pattern compiles")
+});
+/// `+` or `00`, then digits with the separators people write between them.
+static PHONE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:\+|(?-u:\b)00)[1-9][0-9]{0,3}(?:[ .\-]?(?:\(0\)|\([0-9]{1,4}\)|[0-9]{1,6})){1,6}")
+        .expect("phone pattern compiles")
 });
 static IPV4: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?-u:\b)[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?-u:\b)").expect("IPv4 pattern compiles")
@@ -88,6 +94,16 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
         let span = Span { start: found.start(), end: found.end() };
         if let (true, Some((kind, value))) = (finder.is_free(span), wallet(found.as_str())) {
             finder.take(span, kind, value);
+        }
+    }
+    for found in PHONE.find_iter(scanned) {
+        let span = Span { start: found.start(), end: found.end() };
+        let after = scanned[span.end..].chars().next();
+        if after.is_some_and(|c| c.is_alphanumeric()) {
+            continue;
+        }
+        if let (true, Some(number)) = (finder.is_free(span), phone(found.as_str())) {
+            finder.take(span, IndicatorKind::Phone, number);
         }
     }
     for found in IPV4.find_iter(scanned) {
@@ -509,6 +525,12 @@ mod tests {
     }
 
     #[test]
+    fn phone_numbers_in_international_form() {
+        check("WhatsApp : +44 20 7946 0018, merci", &[(Phone, "+442079460018", "+44 20 7946 0018")]);
+        check("appelez le 06 12 34 56 78 ou 1.800.555.0199", &[]);
+    }
+
+    #[test]
     fn telegram_app_links_are_accounts() {
         check(
             "ouvrir tg://resolve?domain=Canal_Exemple",
@@ -533,6 +555,12 @@ mod tests {
     #[test]
     fn random_texts_never_break_extraction() {
         const PIECES: &[&str] = &[
+            "+44",
+            " 20 7946 0018",
+            "00",
+            "(0)",
+            ":/ /",
+            "tg://resolve?domain=",
             "hxxps",
             "http",
             "://",

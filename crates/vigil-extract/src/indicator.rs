@@ -24,10 +24,12 @@ pub enum IndicatorKind {
     Xmr,
     /// Tron: Base58Check, checksum verified.
     Trx,
+    /// E.164, from numbers written in international form only.
+    Phone,
 }
 
 impl IndicatorKind {
-    pub const ALL: [IndicatorKind; 15] = [
+    pub const ALL: [IndicatorKind; 16] = [
         IndicatorKind::Url,
         IndicatorKind::Domain,
         IndicatorKind::Email,
@@ -43,6 +45,7 @@ impl IndicatorKind {
         IndicatorKind::Eth,
         IndicatorKind::Xmr,
         IndicatorKind::Trx,
+        IndicatorKind::Phone,
     ];
 
     /// The name used in storage, the `extract` command's output and the docs.
@@ -63,6 +66,7 @@ impl IndicatorKind {
             IndicatorKind::Eth => "eth",
             IndicatorKind::Xmr => "xmr",
             IndicatorKind::Trx => "trx",
+            IndicatorKind::Phone => "phone",
         }
     }
 

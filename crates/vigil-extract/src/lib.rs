@@ -14,6 +14,7 @@ mod indicator;
 mod ip;
 mod language;
 mod normalize;
+mod phone;
 mod refang;
 mod search_text;
 mod wallet;

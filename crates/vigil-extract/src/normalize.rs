@@ -7,6 +7,7 @@ use crate::IndicatorKind;
 use crate::account::{Platform, account_of_url, normalize_account_handle};
 use crate::finder::HASHTAG_BODY;
 use crate::ip::{parse_ipv4, parse_ipv6};
+use crate::phone::phone;
 use crate::refang::{Refanged, refang_authority};
 use crate::wallet::normalize_wallet;
 
@@ -72,6 +73,9 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
         IndicatorKind::Sha256 => normalize_hex(value, 64).ok_or(invalid("it must be 64 hex digits")),
         IndicatorKind::Ipv4 => parse_ipv4(value).map(|ip| ip.to_string()).ok_or(invalid("it must be a dotted quad")),
         IndicatorKind::Ipv6 => parse_ipv6(value).ok_or(invalid("it must be an IPv6 address")),
+        IndicatorKind::Phone => {
+            phone(value).ok_or(invalid("it must be a valid number in international form (+country code)"))
+        }
         IndicatorKind::Btc | IndicatorKind::Eth | IndicatorKind::Xmr | IndicatorKind::Trx => {
             normalize_wallet(kind, value).ok_or(invalid("it is not an address, or its checksum does not hold"))
         }

@@ -196,6 +196,18 @@ fn corpus() -> Vec<Case> {
         cases.push(Case { text: format!("SHA-1: {}", sha1.to_uppercase()), expected: set(&[(Sha1, &sha1)]) });
         cases.push(Case { text: format!("fichier {sha256}."), expected: set(&[(Sha256, &sha256)]) });
     }
+    // Ofcom's ranges for drama: 020 7946 0xxx, 0113 496 0xxx (its mobile
+    // range 07700 900xxx is invalid in libphonenumber's metadata).
+    for n in 0..60 {
+        let (written, e164) = match n % 4 {
+            0 => (format!("+44 20 7946 0{n:03}"), format!("+4420794600{n:02}")),
+            1 => (format!("0044 20 7946 0{n:03}"), format!("+4420794600{n:02}")),
+            2 => (format!("+44 (0)113 496 0{n:03}"), format!("+4411349600{n:02}")),
+            _ => (format!("+44-20-7946-0{n:03}"), format!("+4420794600{n:02}")),
+        };
+        let text = ["WhatsApp : {}", "call {} now", "للتواصل {}", "Tél. {}."][n % 4].replace("{}", &written);
+        cases.push(Case { text, expected: set(&[(Phone, &e164)]) });
+    }
     let ipv4_nets = ["192.0.2", "198.51.100", "203.0.113"];
     for n in 0..60 {
         let ip = format!("{}.{}", random.pick(&ipv4_nets), 1 + n % 250);

@@ -43,6 +43,7 @@ pub fn indicator_kind_of(field: &str, value: i32) -> Result<IndicatorKind, Statu
         Ok(Wire::Eth) => Ok(IndicatorKind::Eth),
         Ok(Wire::Xmr) => Ok(IndicatorKind::Xmr),
         Ok(Wire::Trx) => Ok(IndicatorKind::Trx),
+        Ok(Wire::Phone) => Ok(IndicatorKind::Phone),
         Err(_) => Err(invalid_field(field, format!("{value} is not a known indicator kind"))),
     }
 }
@@ -65,6 +66,7 @@ pub fn wire_indicator_kind(kind: IndicatorKind) -> i32 {
         IndicatorKind::Eth => Wire::Eth,
         IndicatorKind::Xmr => Wire::Xmr,
         IndicatorKind::Trx => Wire::Trx,
+        IndicatorKind::Phone => Wire::Phone,
     };
     wire as i32
 }
