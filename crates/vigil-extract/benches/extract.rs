@@ -10,14 +10,21 @@ use std::hint::black_box;
 use std::time::Duration;
 
 fn main() {
-    let posts: Vec<String> = (0..10_000).map(timing::post_text).collect();
+    let dense: Vec<String> = (0..10_000).map(timing::post_text).collect();
+    let clean: Vec<String> = (0..10_000).map(timing::clean_text).collect();
+    for (name, posts) in [("dense (2-6 indicators per post)", &dense), ("indicator-free", &clean)] {
+        measure_corpus(name, posts);
+    }
+}
+
+fn measure_corpus(name: &str, posts: &[String]) {
     let bytes: usize = posts.iter().map(String::len).sum();
     let findings: usize = posts.iter().map(|p| vigil_extract::extract_indicators(p).len()).sum();
-    println!("corpus: {} posts, {:.1} KiB, {findings} indicators", posts.len(), bytes as f64 / 1024.0);
+    println!("{name}: {} posts, {:.1} KiB, {findings} indicators", posts.len(), bytes as f64 / 1024.0);
 
     let measure = |work: &dyn Fn(&str)| {
         let times = timing::rounds(7, || {
-            for post in &posts {
+            for post in posts {
                 work(black_box(post));
             }
         });
@@ -34,7 +41,7 @@ fn main() {
     });
     let report = |name: &str, median: Duration| {
         println!(
-            "{name:<34} {:>7.2} us/post {:>8.0} posts/s {:>6.1} MiB/s {:>6.1}x baseline",
+            "  {name:<34} {:>7.2} us/post {:>8.0} posts/s {:>6.1} MiB/s {:>6.1}x baseline",
             timing::micros(median) / posts.len() as f64,
             posts.len() as f64 / median.as_secs_f64(),
             bytes as f64 / median.as_secs_f64() / (1024.0 * 1024.0),
