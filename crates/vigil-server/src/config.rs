@@ -80,6 +80,9 @@ pub struct ExtractArgs {
     /// A directory of extra lexicon files (*.txt), added to the built-in ones.
     #[arg(long)]
     pub lexicon_dir: Option<PathBuf>,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]

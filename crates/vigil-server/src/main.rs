@@ -21,7 +21,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            match extract_command::run(&lexicon, std::io::stdin().lock(), std::io::stdout().lock()) {
+            let options = extract_command::ExtractOptions::for_terminal(args.threads);
+            let input = std::io::BufReader::with_capacity(1 << 20, std::io::stdin());
+            let output = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+            match extract_command::run(std::sync::Arc::new(lexicon), &options, input, output) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => {
                     eprintln!("vigil extract: {error}");
