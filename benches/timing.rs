@@ -45,6 +45,22 @@ pub fn clean_text(n: usize) -> String {
     }
 }
 
+/// Prose with one indicator in it, about one per 250 bytes: the density the
+/// extraction targets are stated for.
+pub fn realistic_text(n: usize) -> String {
+    let indicator = match n % 6 {
+        0 => format!("https://news{n}.example.org/article/{n}"),
+        1 => format!("@example_user_{n}"),
+        2 => format!("#Appel{n}"),
+        3 => format!("miroir{n}.example[.]net"),
+        4 => format!("contact{n}@example.com"),
+        _ => format!("hxxps://t.me/canal_exemple_{n}"),
+    };
+    let text = clean_text(n);
+    let middle = text.char_indices().map(|(i, _)| i).find(|&i| i >= text.len() / 2).unwrap_or(0);
+    format!("{} {indicator} {}", &text[..middle], &text[middle..])
+}
+
 /// Posts of about 300 bytes with two or three indicators each, in French,
 /// English and Arabic; `n` is mixed in so indicators differ between posts.
 pub fn post_text(n: usize) -> String {

@@ -79,24 +79,25 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     let mut finder =
         Finder { refanged: &refanged, taken: BTreeMap::new(), findings: Vec::new(), sentence_platform: None };
 
-    for found in URL.find_iter(scanned) {
+    let profile = TextProfile::of(scanned);
+    for found in gated(profile.colon, &URL, scanned) {
         let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
         finder.url(span, false);
     }
-    for found in TELEGRAM_APP_LINK.find_iter(scanned) {
+    for found in gated(profile.colon, &TELEGRAM_APP_LINK, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let account = url::Url::parse(found.as_str()).ok().and_then(|url| account_of_url(&url));
         if let (true, Some((platform, handle))) = (finder.is_free(span), account) {
             finder.take(span, IndicatorKind::Account, format!("{platform}:{handle}"));
         }
     }
-    for found in WALLET.find_iter(scanned) {
+    for found in gated(profile.digit, &WALLET, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         if let (true, Some((kind, value))) = (finder.is_free(span), wallet(found.as_str())) {
             finder.take(span, kind, value);
         }
     }
-    for found in PHONE.find_iter(scanned) {
+    for found in gated(profile.plus || profile.digit, &PHONE, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let after = scanned[span.end..].chars().next();
         if after.is_some_and(|c| c.is_alphanumeric()) {
@@ -106,14 +107,14 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Phone, number);
         }
     }
-    for found in IPV4.find_iter(scanned) {
+    for found in gated(profile.dot && profile.digit, &IPV4, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let defanged = refanged.was_defanged(span);
         if let (true, Some(address)) = (finder.is_free(span), ipv4_in_prose(scanned, span.start, span.end, defanged)) {
             finder.take(span, IndicatorKind::Ipv4, address);
         }
     }
-    for found in IPV6.find_iter(scanned) {
+    for found in gated(profile.colon, &IPV6, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let before = scanned[..span.start].chars().next_back();
         let after = scanned[span.end..].chars().next();
@@ -123,7 +124,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Ipv6, address);
         }
     }
-    for found in EMAIL.find_iter(scanned) {
+    for found in gated(profile.at, &EMAIL, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         if let (true, Ok(email)) = (finder.is_free(span), normalize(IndicatorKind::Email, found.as_str())) {
             finder.take(span, IndicatorKind::Email, email);
@@ -134,7 +135,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.bare_domain(scanned, span);
         }
     }
-    for found in HASHTAG.find_iter(scanned) {
+    for found in gated(profile.hash, &HASHTAG, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let tag = &found.as_str()[1..];
         let preceded_by_word =
@@ -143,7 +144,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Hashtag, tag.to_lowercase());
         }
     }
-    for found in HANDLE.find_iter(scanned) {
+    for found in gated(profile.at, &HANDLE, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let preceded_by_word =
             scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
@@ -151,7 +152,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.handle(scanned, &found.as_str()[1..], span);
         }
     }
-    for found in HEX.find_iter(scanned) {
+    for found in gated(profile.digit, &HEX, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let kind = match found.len() {
             32 => IndicatorKind::Md5,
@@ -173,6 +174,39 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     let mut findings = finder.findings;
     findings.sort_by_key(|a| (a.span, a.kind));
     findings
+}
+
+/// What a few vectorized byte searches say a text could hold, so that a
+/// pattern that cannot match is never run: most texts hold no '@', no '#',
+/// no ':' and no digit.
+struct TextProfile {
+    at: bool,
+    hash: bool,
+    colon: bool,
+    plus: bool,
+    dot: bool,
+    digit: bool,
+}
+
+impl TextProfile {
+    fn of(text: &str) -> TextProfile {
+        let bytes = text.as_bytes();
+        let has = |byte: u8| memchr::memchr(byte, bytes).is_some();
+        TextProfile {
+            at: has(b'@'),
+            hash: has(b'#'),
+            colon: has(b':'),
+            plus: has(b'+'),
+            dot: has(b'.'),
+            // Folded per chunk so that the compiler can vectorize it.
+            digit: bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, b| any | b.is_ascii_digit())),
+        }
+    }
+}
+
+/// The matches of `pattern` in `text`, or none without running it.
+fn gated<'t>(gate: bool, pattern: &Regex, text: &'t str) -> impl Iterator<Item = regex::Match<'t>> {
+    gate.then(|| pattern.find_iter(text)).into_iter().flatten()
 }
 
 struct Finder<'r, 'a> {

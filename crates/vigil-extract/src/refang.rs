@@ -21,12 +21,7 @@ pub(crate) struct Refanged<'a> {
 
 impl<'a> Refanged<'a> {
     pub fn new(original: &'a str) -> Refanged<'a> {
-        // Most texts need no rewrite: find that out without building a copy.
-        let needs_rewrite = original
-            .bytes()
-            .enumerate()
-            .any(|(i, byte)| might_start_a_rewrite(byte) && rewrite_at(original, i).is_some());
-        if !needs_rewrite {
+        if !needs_rewrite(original) {
             return Refanged { original, text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
         }
         let mut text = String::with_capacity(original.len());
@@ -83,11 +78,19 @@ pub(crate) fn refang_authority(raw: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{}{}", &text[..authority_end], &raw[original_end..]))
 }
 
-fn might_start_a_rewrite(byte: u8) -> bool {
-    // Brackets start "[.]"-style tokens, h/f start hxxp/fxp, ':' starts
-    // ":/ /", and every
-    // invisible or full-width character starts with a byte >= 0xE0.
-    matches!(byte, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b':') || byte >= 0xE0
+/// Whether any rewrite applies, found with vectorized byte searches: most
+/// texts need none, and then no copy is made.
+fn needs_rewrite(original: &str) -> bool {
+    let bytes = original.as_bytes();
+    let applies = |position: usize| rewrite_at(original, position).is_some();
+    memchr::memchr3_iter(b'[', b'(', b'{', bytes).any(applies)
+        // A defanged scheme has an 'x' right after its first letter.
+        || memchr::memchr2_iter(b'x', b'X', bytes).any(|x| x > 0 && applies(x - 1))
+        || memchr::memmem::find(bytes, b":/ /").is_some()
+        // Invisible and full-width characters all start with a byte >= 0xE0;
+        // folded per chunk so that the compiler can vectorize the test.
+        || (bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, &b| any | (b >= 0xE0)))
+            && bytes.iter().enumerate().any(|(i, &b)| b >= 0xE0 && applies(i)))
 }
 
 /// Bracketed tokens, matched without regard to ASCII case.
