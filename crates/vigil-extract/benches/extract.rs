@@ -13,9 +13,11 @@ fn main() {
     let dense: Vec<String> = (0..10_000).map(timing::post_text).collect();
     let realistic: Vec<String> = (0..10_000).map(timing::realistic_text).collect();
     let clean: Vec<String> = (0..10_000).map(timing::clean_text).collect();
-    for (name, posts) in
-        [("dense (2-6 indicators per post)", &dense), ("realistic (1 per ~250 bytes)", &realistic), ("indicator-free", &clean)]
-    {
+    for (name, posts) in [
+        ("dense (2-6 indicators per post)", &dense),
+        ("realistic (1 per ~250 bytes)", &realistic),
+        ("indicator-free", &clean),
+    ] {
         measure_corpus(name, posts);
     }
 }

@@ -38,11 +38,13 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TELEGRAM_APP_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)tg://resolve\?domain=[A-Za-z0-9_]+").expect("tg link pattern compiles"));
-static WALLET: LazyLock<Regex> = LazyLock::new(|| {
+/// Wallet addresses and file hashes in one pass: both are whole tokens of
+/// letters and digits, told apart afterwards.
+static LONG_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?-u:\b)(?:[bB][cC]1[a-zA-Z0-9]{8,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?)(?-u:\b)",
+        r"(?-u:\b)(?:[bB][cC]1[a-zA-Z0-9]{8,87}|[13][1-9A-HJ-NP-Za-km-z]{25,34}|0x[0-9a-fA-F]{40}|T[1-9A-HJ-NP-Za-km-z]{33}|[48][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?|[0-9A-Fa-f]{32,64})(?-u:\b)",
     )
-    .expect("wallet pattern compiles")
+    .expect("long token pattern compiles")
 });
 /// `+` or `00`, then digits with the separators people write between them.
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
@@ -54,8 +56,6 @@ static IPV4: LazyLock<Regex> = LazyLock::new(|| {
 });
 static IPV6: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f:]{2,38}").expect("IPv6 pattern compiles"));
-static HEX: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?-u:\b)[0-9A-Fa-f]{32,64}(?-u:\b)").expect("hash pattern compiles"));
 
 /// Every indicator in `text`, its language and its categories under the
 /// built-in lexicons.
@@ -91,13 +91,17 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Account, format!("{platform}:{handle}"));
         }
     }
-    for found in gated(profile.digit, &WALLET, scanned) {
+    // Hashes are taken last, after e-mails and hashtags that may hold one.
+    let mut hash_candidates = Vec::new();
+    for found in gated(profile.digit, &LONG_TOKEN, scanned) {
         let span = Span { start: found.start(), end: found.end() };
-        if let (true, Some((kind, value))) = (finder.is_free(span), wallet(found.as_str())) {
-            finder.take(span, kind, value);
+        match wallet(found.as_str()) {
+            Some((kind, value)) if finder.is_free(span) => finder.take(span, kind, value),
+            Some(_) => {}
+            None => hash_candidates.push(span),
         }
     }
-    for found in gated(profile.plus || profile.digit, &PHONE, scanned) {
+    for found in gated(profile.plus || profile.double_zero, &PHONE, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let after = scanned[span.end..].chars().next();
         if after.is_some_and(|c| c.is_alphanumeric()) {
@@ -107,7 +111,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Phone, number);
         }
     }
-    for found in gated(profile.dot && profile.digit, &IPV4, scanned) {
+    for found in gated(profile.digit_dot_digit, &IPV4, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let defanged = refanged.was_defanged(span);
         if let (true, Some(address)) = (finder.is_free(span), ipv4_in_prose(scanned, span.start, span.end, defanged)) {
@@ -152,9 +156,9 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.handle(scanned, &found.as_str()[1..], span);
         }
     }
-    for found in gated(profile.digit, &HEX, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let kind = match found.len() {
+    for span in hash_candidates {
+        let hex = &scanned[span.start..span.end];
+        let kind = match hex.len() {
             32 => IndicatorKind::Md5,
             40 => IndicatorKind::Sha1,
             64 => IndicatorKind::Sha256,
@@ -162,11 +166,10 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
         };
         // A real digest has both letters and digits with near certainty;
         // requiring both keeps long numbers and words out.
-        let hex = found.as_str();
-        if finder.is_free(span)
+        let is_digest = hex.bytes().all(|b| b.is_ascii_hexdigit())
             && hex.bytes().any(|b| b.is_ascii_digit())
-            && hex.bytes().any(|b| b.is_ascii_alphabetic())
-        {
+            && hex.bytes().any(|b| b.is_ascii_alphabetic());
+        if is_digest && finder.is_free(span) {
             finder.take(span, kind, hex.to_ascii_lowercase());
         }
     }
@@ -184,8 +187,10 @@ struct TextProfile {
     hash: bool,
     colon: bool,
     plus: bool,
-    dot: bool,
+    double_zero: bool,
     digit: bool,
+    /// A '.' between two digits: what a dotted quad needs.
+    digit_dot_digit: bool,
 }
 
 impl TextProfile {
@@ -197,7 +202,9 @@ impl TextProfile {
             hash: has(b'#'),
             colon: has(b':'),
             plus: has(b'+'),
-            dot: has(b'.'),
+            double_zero: memchr::memmem::find(bytes, b"00").is_some(),
+            digit_dot_digit: memchr::memchr_iter(b'.', bytes)
+                .any(|i| i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)),
             // Folded per chunk so that the compiler can vectorize it.
             digit: bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, b| any | b.is_ascii_digit())),
         }

@@ -12,56 +12,103 @@ use crate::Span;
 pub(crate) struct Refanged<'a> {
     pub original: &'a str,
     pub text: Cow<'a, str>,
-    /// For each byte of `text`, the original range it came from; `None` when
-    /// nothing was changed, so the common case costs nothing.
-    origin: Option<Vec<(u32, u32)>>,
-    /// Byte ranges of `text` that a replacement produced.
-    replaced: Vec<Span>,
+    /// Every rewrite, in text order: the rest of `text` is the original
+    /// copied as it is, so offsets between rewrites shift by a constant.
+    rewrites: Vec<Rewrite>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Rewrite {
+    /// What the rewrite produced in `text` (empty for a dropped character).
+    scanned: Span,
+    /// What it replaced in the original.
+    original: Span,
 }
 
 impl<'a> Refanged<'a> {
     pub fn new(original: &'a str) -> Refanged<'a> {
         if !needs_rewrite(original) {
-            return Refanged { original, text: Cow::Borrowed(original), origin: None, replaced: Vec::new() };
+            return Refanged { original, text: Cow::Borrowed(original), rewrites: Vec::new() };
         }
+        let bytes = original.as_bytes();
         let mut text = String::with_capacity(original.len());
-        let mut origin = Vec::with_capacity(original.len());
-        let mut replaced = Vec::new();
-        let mut position = 0;
-        while position < original.len() {
-            let rest = &original[position..];
-            if let Some((consumed, replacement)) = rewrite_at(original, position) {
-                if !replacement.is_empty() {
-                    replaced.push(Span { start: text.len(), end: text.len() + replacement.len() });
-                }
+        let mut rewrites = Vec::new();
+        let (mut copied_to, mut position) = (0, 0);
+        while position < bytes.len() {
+            // Only ASCII bytes and UTF-8 lead bytes can start a rewrite, so
+            // `position` is on a character boundary whenever one is tried.
+            if MAY_START_A_REWRITE[usize::from(bytes[position])]
+                && let Some((consumed, replacement)) = rewrite_at(original, position)
+            {
+                text.push_str(&original[copied_to..position]);
+                let start = text.len();
                 text.push_str(replacement);
-                let source = (position as u32, (position + consumed) as u32);
-                origin.extend(std::iter::repeat_n(source, replacement.len()));
+                rewrites.push(Rewrite {
+                    scanned: Span { start, end: text.len() },
+                    original: Span { start: position, end: position + consumed },
+                });
                 position += consumed;
+                copied_to = position;
                 continue;
             }
-            let character = rest.chars().next().expect("position is on a char boundary inside the text");
-            let width = character.len_utf8();
-            text.push(character);
-            origin.extend((position..position + width).map(|byte| (byte as u32, byte as u32 + 1)));
-            position += width;
+            position += 1;
         }
-        Refanged { original, text: Cow::Owned(text), origin: Some(origin), replaced }
+        text.push_str(&original[copied_to..]);
+        Refanged { original, text: Cow::Owned(text), rewrites }
     }
 
     /// The original byte range of a non-empty range of `text`.
     pub fn original_span(&self, span: Span) -> Span {
-        match &self.origin {
-            None => span,
-            Some(origin) => Span { start: origin[span.start].0 as usize, end: origin[span.end - 1].1 as usize },
+        if self.rewrites.is_empty() {
+            return span;
         }
+        let start = match self.rewrites.partition_point(|r| r.scanned.start <= span.start) {
+            0 => span.start,
+            i => {
+                let rewrite = self.rewrites[i - 1];
+                if span.start < rewrite.scanned.end {
+                    rewrite.original.start
+                } else {
+                    span.start - rewrite.scanned.end + rewrite.original.end
+                }
+            }
+        };
+        let end = match self.rewrites.partition_point(|r| r.scanned.start < span.end) {
+            0 => span.end,
+            i => {
+                let rewrite = self.rewrites[i - 1];
+                if span.end <= rewrite.scanned.end {
+                    rewrite.original.end
+                } else {
+                    span.end - rewrite.scanned.end + rewrite.original.end
+                }
+            }
+        };
+        Span { start, end }
     }
 
-    /// Whether a replacement produced any byte of `span` (of `text`).
+    /// Whether a rewrite produced any byte of `span` (of `text`).
     pub fn was_defanged(&self, span: Span) -> bool {
-        self.replaced.iter().any(|replaced| replaced.start < span.end && span.start < replaced.end)
+        let first = self.rewrites.partition_point(|r| r.scanned.end <= span.start);
+        self.rewrites[first..]
+            .iter()
+            .take_while(|r| r.scanned.start < span.end)
+            .any(|r| r.scanned.start < r.scanned.end)
     }
 }
+
+/// Bytes at which `rewrite_at` may find something: brackets, the first
+/// letters of defanged schemes, ':', and the lead bytes of invisible and
+/// full-width characters.
+static MAY_START_A_REWRITE: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        table[byte] = matches!(byte as u8, b'[' | b'(' | b'{' | b'h' | b'H' | b'f' | b'F' | b':') || byte >= 0xE0;
+        byte += 1;
+    }
+    table
+};
 
 /// A URL with only its scheme and authority refanged: defanging is applied
 /// to hosts, and a path is kept as written, so that normalizing a
