@@ -81,7 +81,8 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
 
     let profile = TextProfile::of(scanned);
     for found in gated(profile.colon, &URL, scanned) {
-        let span = trim_url_end(scanned, Span { start: found.start(), end: found.end() });
+        let end = found.start() + before_script_change(found.as_str());
+        let span = trim_url_end(scanned, Span { start: found.start(), end });
         finder.url(span, false);
     }
     for found in gated(profile.colon, &TELEGRAM_APP_LINK, scanned) {
@@ -338,6 +339,28 @@ impl Finder<'_, '_> {
     }
 }
 
+/// Whether two adjacent characters are a Latin letter or digit and an Arabic
+/// letter, in either order.
+fn script_changes(first: char, second: char) -> bool {
+    (first.is_ascii_alphanumeric() && is_arabic(second)) || (is_arabic(first) && second.is_ascii_alphanumeric())
+}
+
+fn is_arabic(c: char) -> bool {
+    matches!(c, '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{08A0}'..='\u{08FF}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}')
+}
+
+/// The length of `text` up to where Latin and Arabic letters first touch.
+fn before_script_change(text: &str) -> usize {
+    let mut previous = None;
+    for (i, c) in text.char_indices() {
+        if previous.is_some_and(|p| script_changes(p, c)) {
+            return i;
+        }
+        previous = Some(c);
+    }
+    text.len()
+}
+
 /// Runs of `label.label.tld` in prose: found from each '.', which is far
 /// cheaper than a regex of Unicode labels tried at every position.
 fn domain_candidates(text: &str) -> Vec<Span> {
@@ -348,15 +371,27 @@ fn domain_candidates(text: &str) -> Vec<Span> {
         if dot < searched_to {
             continue;
         }
-        let start =
-            text[..dot].char_indices().rev().take_while(|(_, c)| is_label_char(*c) || *c == '.').last().map(|(i, _)| i);
-        let Some(start) = start else { continue };
-        let end = dot
-            + text[dot..]
-                .char_indices()
-                .take_while(|(_, c)| is_label_char(*c) || *c == '.')
-                .last()
-                .map_or(0, |(i, c)| i + c.len_utf8());
+        // The run of label characters around the dot, cut where Latin and
+        // Arabic letters touch: written without a space, they are two words.
+        let mut start = dot;
+        let mut after = '.';
+        for (i, c) in text[..dot].char_indices().rev() {
+            if !(is_label_char(c) || c == '.') || script_changes(c, after) {
+                break;
+            }
+            (start, after) = (i, c);
+        }
+        if start == dot {
+            continue;
+        }
+        let mut end = dot;
+        let mut before = '.';
+        for (i, c) in text[dot..].char_indices() {
+            if !(is_label_char(c) || c == '.') || script_changes(before, c) {
+                break;
+            }
+            (end, before) = (dot + i + c.len_utf8(), c);
+        }
         searched_to = end;
         // Trim what cannot start or end a domain.
         let token = &text[start..end];
@@ -406,11 +441,14 @@ fn trim_url_end(text: &str, mut span: Span) -> Span {
 
 /// Whether a bare-domain match is part of something larger: a path, an
 /// address, a file name, a longer word.
+/// Arabic letters against Latin ones are a word boundary, not part of it.
 fn touches(text: &str, span: Span) -> bool {
+    let (first, last) = (text[span.start..].chars().next(), text[..span.end].chars().next_back());
     let before = text[..span.start].chars().next_back();
     let after = text[span.end..].chars().next();
-    before.is_some_and(|c| c.is_alphanumeric() || "@/.-_\\".contains(c))
-        || after.is_some_and(|c| c.is_alphanumeric() || "@-_\\".contains(c))
+    let joined = |c: char, edge: Option<char>| c.is_alphanumeric() && !edge.is_some_and(|e| script_changes(c, e));
+    before.is_some_and(|c| joined(c, first) || "@/.-_\\".contains(c))
+        || after.is_some_and(|c| joined(c, last) || "@-_\\".contains(c))
 }
 
 fn is_url_path_char(c: char) -> bool {
@@ -577,6 +615,19 @@ mod tests {
             "ouvrir tg://resolve?domain=Canal_Exemple",
             &[(Account, "telegram:canal_exemple", "tg://resolve?domain=Canal_Exemple")],
         );
+    }
+
+    #[test]
+    fn arabic_letters_touching_latin_ones_end_the_indicator() {
+        check(
+            "رابطhttps://example.org/aمرحبا",
+            &[
+                (Url, "https://example.org/a", "https://example.org/a"),
+                (Domain, "example.org", "https://example.org/a"),
+            ],
+        );
+        check("الموقعexample[.]orgالجديد", &[(Domain, "example.org", "example[.]org")]);
+        check("site example.orgمرحبا", &[(Domain, "example.org", "example.org")]);
     }
 
     #[test]

@@ -138,6 +138,9 @@ fn corpus() -> Vec<Case> {
                 set(&[(Url, &http), (Domain, &sub), (Domain, domain)])
             }),
             (format!("site {} en ligne", sub.replace('.', "[.]")), set(&[(Domain, &sub), (Domain, domain)])),
+            // Arabic letters written against the indicator, with no space.
+            (format!("الرابط{url}"), expected_url.clone()),
+            (format!("الموقع{}الجديد", sub.replace('.', "[.]")), set(&[(Domain, &sub), (Domain, domain)])),
         ];
         for (text, expected) in forms {
             cases.push(Case { text, expected });
