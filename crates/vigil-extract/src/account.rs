@@ -267,7 +267,7 @@ pub(crate) fn account_of_url(url: &Url) -> Option<(Platform, String)> {
 }
 
 /// Platform names that, in the same sentence as a bare @handle, say which
-/// platform the handle is on. Lowercase; matched on lowercased text.
+/// platform the handle is on. Lowercase; matched ignoring ASCII case.
 pub(crate) const PLATFORM_MENTIONS: &[(&str, Platform)] = &[
     ("telegram", Platform::Telegram),
     ("télégram", Platform::Telegram),

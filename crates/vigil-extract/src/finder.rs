@@ -38,6 +38,15 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TELEGRAM_APP_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)tg://resolve\?domain=[A-Za-z0-9_]+").expect("tg link pattern compiles"));
+/// The platform names of [`PLATFORM_MENTIONS`], found in one pass without
+/// lowercasing the sentence (ASCII case is ignored; Arabic has none).
+static PLATFORM_NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(PLATFORM_MENTIONS.iter().map(|(word, _)| word))
+        .expect("platform names build")
+});
+
 /// Wallet addresses and file hashes in one pass: both are whole tokens of
 /// letters and digits, told apart afterwards.
 static LONG_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
@@ -94,7 +103,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     }
     // Hashes are taken last, after e-mails and hashtags that may hold one.
     let mut hash_candidates = Vec::new();
-    for found in gated(profile.digit, &LONG_TOKEN, scanned) {
+    for found in gated(profile.long_word, &LONG_TOKEN, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         match wallet(found.as_str()) {
             Some((kind, value)) if finder.is_free(span) => finder.take(span, kind, value),
@@ -102,7 +111,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             None => hash_candidates.push(span),
         }
     }
-    for found in gated(profile.plus || profile.double_zero, &PHONE, scanned) {
+    for found in gated(profile.plus || profile.international_zeros, &PHONE, scanned) {
         let span = Span { start: found.start(), end: found.end() };
         let after = scanned[span.end..].chars().next();
         if after.is_some_and(|c| c.is_alphanumeric()) {
@@ -188,8 +197,9 @@ struct TextProfile {
     hash: bool,
     colon: bool,
     plus: bool,
-    double_zero: bool,
-    digit: bool,
+    international_zeros: bool,
+    /// A run of at least 14 ASCII letters and digits: the shortest wallet.
+    long_word: bool,
     /// A '.' between two digits: what a dotted quad needs.
     digit_dot_digit: bool,
 }
@@ -203,13 +213,30 @@ impl TextProfile {
             hash: has(b'#'),
             colon: has(b':'),
             plus: has(b'+'),
-            double_zero: memchr::memmem::find(bytes, b"00").is_some(),
+            // As the phone pattern wants it: "00" starting a word, then 1-9.
+            international_zeros: memchr::memmem::find_iter(bytes, b"00").any(|i| {
+                (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+                    && bytes.get(i + 2).is_some_and(|b| (b'1'..=b'9').contains(b))
+            }),
+            // Every wallet and every digest has a digit: look for long words
+            // only then (the digit test is folded per chunk to vectorize).
+            long_word: bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, b| any | b.is_ascii_digit()))
+                && has_long_word(bytes),
             digit_dot_digit: memchr::memchr_iter(b'.', bytes)
                 .any(|i| i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)),
-            // Folded per chunk so that the compiler can vectorize it.
-            digit: bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, b| any | b.is_ascii_digit())),
         }
     }
+}
+
+fn has_long_word(bytes: &[u8]) -> bool {
+    let mut run = 0;
+    for byte in bytes {
+        run = if byte.is_ascii_alphanumeric() { run + 1 } else { 0 };
+        if run >= 14 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The matches of `pattern` in `text`, or none without running it.
@@ -321,11 +348,9 @@ impl Finder<'_, '_> {
             Some((cached, platform)) if cached.start <= span.start && span.end <= cached.end => platform,
             _ => {
                 let sentence = sentence_around(scanned, span);
-                let lowercase = scanned[sentence.start..sentence.end].to_lowercase();
-                let mut named = PLATFORM_MENTIONS
-                    .iter()
-                    .filter(|(word, _)| lowercase.contains(word))
-                    .map(|(_, platform)| *platform);
+                let mut named = PLATFORM_NAMES
+                    .find_overlapping_iter(&scanned[sentence.start..sentence.end])
+                    .map(|found| PLATFORM_MENTIONS[found.pattern().as_usize()].1);
                 let first: Option<Platform> = named.next();
                 let platform = first.filter(|first| named.all(|other| other == *first));
                 self.sentence_platform = Some((sentence, platform));
