@@ -17,7 +17,15 @@ pub(crate) fn phone(candidate: &str) -> Option<String> {
         return None;
     }
     let number = phonenumber::parse(None, format!("+{international}")).ok()?;
-    phonenumber::is_valid(&number).then(|| number.format().mode(Mode::E164).to_string())
+    if !phonenumber::is_valid(&number) {
+        return None;
+    }
+    // The parser may drop digits it reads as a national prefix; the result
+    // must itself be a number this function accepts, so that normalizing a
+    // normalized number changes nothing.
+    let e164 = number.format().mode(Mode::E164).to_string();
+    let reparsed = phonenumber::parse(None, &e164).ok()?;
+    (DIGITS.contains(&(e164.len() - 1)) && phonenumber::is_valid(&reparsed)).then_some(e164)
 }
 
 #[cfg(test)]
@@ -39,5 +47,7 @@ mod tests {
         assert_eq!(phone("+44 12"), None, "too short");
         assert_eq!(phone("+999 1234 5678"), None, "no such country code");
         assert_eq!(phone("+1 2026"), None);
+        // Found by the fuzzer: the parser dropped "00" and left 7 digits.
+        assert_eq!(phone("+43 00192"), None);
     }
 }
