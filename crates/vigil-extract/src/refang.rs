@@ -4,6 +4,7 @@
 //! point into the original text.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
 use crate::Span;
 
@@ -97,6 +98,10 @@ impl<'a> Refanged<'a> {
     }
 }
 
+/// Built once: building a substring searcher costs more than a short search.
+static SPACED_SEPARATOR: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(":/ /"));
+
 /// Bytes at which `rewrite_at` may find something: brackets, the first
 /// letters of defanged schemes, ':', and the lead bytes of invisible and
 /// full-width characters.
@@ -133,7 +138,7 @@ fn needs_rewrite(original: &str) -> bool {
     memchr::memchr3_iter(b'[', b'(', b'{', bytes).any(applies)
         // A defanged scheme has an 'x' right after its first letter.
         || memchr::memchr2_iter(b'x', b'X', bytes).any(|x| x > 0 && applies(x - 1))
-        || memchr::memmem::find(bytes, b":/ /").is_some()
+        || SPACED_SEPARATOR.find(bytes).is_some()
         // Invisible and full-width characters all start with a byte >= 0xE0;
         // folded per chunk so that the compiler can vectorize the test.
         || (bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, &b| any | (b >= 0xE0)))
