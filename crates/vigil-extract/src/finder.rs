@@ -408,7 +408,7 @@ fn domain_candidates(text: &str) -> Vec<Span> {
     let is_label_char = |c: char| c.is_alphanumeric() || c == '-';
     let mut candidates = Vec::new();
     let mut searched_to = 0;
-    for (dot, _) in text.match_indices('.') {
+    for dot in memchr::memchr_iter(b'.', text.as_bytes()) {
         if dot < searched_to {
             continue;
         }
