@@ -199,10 +199,16 @@ impl Lexicon {
             }
         }
         if let Some(financing) = matches.iter_mut().find(|m| m.category == Category::Financing) {
+            // Evidence comes in text order, and terms do not overlap, so the
+            // nearest appeal before or after a wallet is found by bisection.
+            let appeals = &financing.evidence;
             let near_appeal = |span: Span| {
-                financing.evidence.iter().any(|e| {
+                let next = appeals.partition_point(|e| e.span.start < span.start);
+                let close = |e: &Evidence| {
                     span.start < e.span.end + WALLET_NEIGHBOURHOOD && e.span.start < span.end + WALLET_NEIGHBOURHOOD
-                })
+                };
+                appeals.get(next).is_some_and(close)
+                    || next.checked_sub(1).and_then(|i| appeals.get(i)).is_some_and(close)
             };
             let wallets: Vec<Evidence> = findings
                 .iter()

@@ -802,6 +802,18 @@ mod tests {
             let ratio = large.as_secs_f64() / small.as_secs_f64().max(1e-6);
             assert!(ratio < 24.0, "{unit:?} x16000 took {ratio:.1}x the time of x2000 ({large:?})");
         }
+        // Categories too: many wallets, then many appeals far from most of
+        // them, so that pairing every wallet with every appeal would show.
+        let time = |repetitions: usize| {
+            let wallets = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed ".repeat(repetitions);
+            let text = format!("{wallets}{}", "faites un don aux moudjahidines ".repeat(repetitions));
+            let findings = extract_indicators(&text);
+            let started = std::time::Instant::now();
+            std::hint::black_box(crate::Lexicon::builtin().categorize(&text, &findings));
+            started.elapsed()
+        };
+        let ratio = time(8_000).as_secs_f64() / time(1_000).as_secs_f64().max(1e-6);
+        assert!(ratio < 24.0, "categorizing 8x the text took {ratio:.1}x the time");
     }
 
     #[test]
