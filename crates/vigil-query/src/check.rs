@@ -64,17 +64,32 @@ impl Query {
         }
         let wanted = wanted.into_vec();
 
-        let known: HashMap<IndicatorKey, IndicatorRecord> = self
+        let mut account_keys: Vec<(AccountKey, AccountMatchReason)> =
+            author.into_iter().map(|key| (key, AccountMatchReason::Author)).collect();
+        for key in mentioned_accounts(&findings) {
+            // The author may be named in the text too; list it once.
+            if account_keys.first().is_none_or(|(author, _)| *author != key) {
+                account_keys.push((key, AccountMatchReason::Mentioned));
+            }
+        }
+
+        // One read for indicators and accounts: one round trip to storage.
+        let known = self
             .store
-            .known_indicators(wanted.iter().map(|sighting| sighting.indicator.clone()).collect())
-            .await?
+            .known(
+                wanted.iter().map(|sighting| sighting.indicator.clone()).collect(),
+                account_keys.iter().map(|(key, _)| key.clone()).collect(),
+            )
+            .await?;
+        let records: HashMap<IndicatorKey, IndicatorRecord> = known
+            .indicators
             .into_iter()
             .map(|record| (IndicatorKey { kind: record.kind, value: record.value.clone() }, record))
             .collect();
         let indicators = wanted
             .iter()
             .filter_map(|sighting| {
-                let record = known.get(&sighting.indicator)?;
+                let record = records.get(&sighting.indicator)?;
                 Some(IndicatorMatch {
                     kind: record.kind,
                     value: record.value.clone(),
@@ -85,25 +100,12 @@ impl Query {
                 })
             })
             .collect();
-
-        let mut account_keys: Vec<(AccountKey, AccountMatchReason)> =
-            author.into_iter().map(|key| (key, AccountMatchReason::Author)).collect();
-        for key in mentioned_accounts(&findings) {
-            // The author may be named in the text too; list it once.
-            if account_keys.first().is_none_or(|(author, _)| *author != key) {
-                account_keys.push((key, AccountMatchReason::Mentioned));
-            }
-        }
-        let accounts = if account_keys.is_empty() {
-            Vec::new()
-        } else {
-            let found = self.store.known_accounts(account_keys.iter().map(|(key, _)| key.clone()).collect()).await?;
-            found
-                .into_iter()
-                .zip(account_keys)
-                .filter_map(|(record, (_, reason))| record.map(|account| AccountMatch { account, reason }))
-                .collect()
-        };
+        let accounts = known
+            .accounts
+            .into_iter()
+            .zip(account_keys)
+            .filter_map(|(record, (_, reason))| record.map(|account| AccountMatch { account, reason }))
+            .collect();
         Ok(ContentMatches { indicators, accounts })
     }
 }

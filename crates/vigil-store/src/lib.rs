@@ -45,6 +45,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// The stored account for each key, where there is one, in key order.
     async fn known_accounts(&self, keys: Vec<AccountKey>) -> Result<Vec<Option<AccountRecord>>, StoreError>;
 
+    /// Both look-ups above in one read: what a content check needs, in one
+    /// round trip to storage.
+    async fn known(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>) -> Result<Known, StoreError>;
+
     /// Documents matching a full-text query and filters.
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
 }

@@ -135,6 +135,14 @@ pub struct AccountRecord {
     pub document_count: u64,
 }
 
+/// What [`crate::Store::known`] finds: the known indicators in no
+/// particular order, and the stored account for each key, in key order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Known {
+    pub indicators: Vec<IndicatorRecord>,
+    pub accounts: Vec<Option<AccountRecord>>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DocumentSummary {
     pub id: DocumentId,

@@ -218,40 +218,16 @@ impl Store for SqliteStore {
     }
 
     async fn known_indicators(&self, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
-        self.read(move |tx| {
-            let mut statement = tx.prepare_cached(
-                "SELECT first_seen, last_seen, sighting_count FROM indicator WHERE kind = ?1 AND value = ?2",
-            )?;
-            let mut known = Vec::new();
-            for key in keys {
-                let found = statement
-                    .query_row(params![key.kind.as_str(), key.value], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?))
-                    })
-                    .optional()?;
-                if let Some((first_seen, last_seen, sighting_count)) = found {
-                    known.push(IndicatorRecord {
-                        kind: key.kind,
-                        value: key.value,
-                        first_seen,
-                        last_seen,
-                        sighting_count: sighting_count as u64,
-                    });
-                }
-            }
-            Ok(known)
-        })
-        .await
+        self.read(move |tx| known_indicators(tx, keys)).await
     }
 
     async fn known_accounts(&self, keys: Vec<AccountKey>) -> Result<Vec<Option<AccountRecord>>, StoreError> {
+        self.read(move |tx| known_accounts(tx, &keys)).await
+    }
+
+    async fn known(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>) -> Result<Known, StoreError> {
         self.read(move |tx| {
-            keys.iter()
-                .map(|key| {
-                    let id = find_account(tx, key)?;
-                    id.map(|id| account_record(tx, id)).transpose()
-                })
-                .collect()
+            Ok(Known { indicators: known_indicators(tx, indicators)?, accounts: known_accounts(tx, &accounts)? })
         })
         .await
     }
@@ -259,6 +235,33 @@ impl Store for SqliteStore {
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
         self.read(move |tx| search(tx, &query)).await
     }
+}
+
+fn known_indicators(tx: &Transaction<'_>, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
+    let mut statement = tx
+        .prepare_cached("SELECT first_seen, last_seen, sighting_count FROM indicator WHERE kind = ?1 AND value = ?2")?;
+    let mut known = Vec::new();
+    for key in keys {
+        let found = statement
+            .query_row(params![key.kind.as_str(), key.value], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get::<_, i64>(2)?))
+            })
+            .optional()?;
+        if let Some((first_seen, last_seen, sighting_count)) = found {
+            known.push(IndicatorRecord {
+                kind: key.kind,
+                value: key.value,
+                first_seen,
+                last_seen,
+                sighting_count: sighting_count as u64,
+            });
+        }
+    }
+    Ok(known)
+}
+
+fn known_accounts(tx: &Transaction<'_>, keys: &[AccountKey]) -> Result<Vec<Option<AccountRecord>>, StoreError> {
+    keys.iter().map(|key| find_account(tx, key)?.map(|id| account_record(tx, id)).transpose()).collect()
 }
 
 const DOCUMENT_COLUMNS: &str =
