@@ -8,6 +8,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
+use crate::byte_classes::ByteClasses;
 use crate::ip::{ipv4_in_prose, parse_ipv6};
 use crate::normalize::{is_plausible_bare_domain, normalize, normalize_domain, normalize_url, registrable_domain};
 use crate::phone::phone;
@@ -39,7 +40,9 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
 static TELEGRAM_APP_LINK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)(?-u:\b)tg://resolve\?domain=[A-Za-z0-9_]+").expect("tg link pattern compiles"));
 /// The platform names of [`PLATFORM_MENTIONS`], found in one pass without
-/// lowercasing the sentence (ASCII case is ignored; Arabic has none).
+/// lowercasing the sentence (ASCII case is ignored; Arabic has none). No
+/// name ends with the start of another, so matches never overlap and the
+/// plain search (which has a vectorized prefilter) finds every one.
 static PLATFORM_NAMES: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
     aho_corasick::AhoCorasick::builder()
         .ascii_case_insensitive(true)
@@ -88,7 +91,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     let mut finder =
         Finder { refanged: &refanged, taken: BTreeMap::new(), findings: Vec::new(), sentence_platform: None };
 
-    let profile = TextProfile::of(scanned);
+    let profile = TextProfile::of(scanned, refanged.classes);
     for found in gated(profile.colon, &URL, scanned) {
         let end = found.start() + before_script_change(found.as_str());
         let span = trim_url_end(scanned, Span { start: found.start(), end });
@@ -144,7 +147,7 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.take(span, IndicatorKind::Email, email);
         }
     }
-    for span in domain_candidates(scanned) {
+    for span in domain_candidates(scanned, |dot| finder.is_free(Span { start: dot, end: dot + 1 })) {
         if finder.is_free(span) && !touches(scanned, span) {
             finder.bare_domain(scanned, span);
         }
@@ -189,9 +192,9 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
     findings
 }
 
-/// What a few vectorized byte searches say a text could hold, so that a
-/// pattern that cannot match is never run: most texts hold no '@', no '#',
-/// no ':' and no digit.
+/// What a text could hold, so that a pattern that cannot match is never
+/// run: most texts hold no '@', no '#', no ':' and no digit, and the one
+/// pass of [`ByteClasses`] says so; the finer tests run only behind it.
 struct TextProfile {
     at: bool,
     hash: bool,
@@ -205,51 +208,46 @@ struct TextProfile {
 }
 
 impl TextProfile {
-    fn of(text: &str) -> TextProfile {
+    fn of(text: &str, classes: ByteClasses) -> TextProfile {
         let bytes = text.as_bytes();
-        let has = |byte: u8| memchr::memchr(byte, bytes).is_some();
+        let digit = classes.has(ByteClasses::DIGIT);
         TextProfile {
-            at: has(b'@'),
-            hash: has(b'#'),
-            colon: has(b':'),
-            plus: has(b'+'),
+            at: classes.has(ByteClasses::AT),
+            hash: classes.has(ByteClasses::HASH),
+            colon: classes.has(ByteClasses::COLON),
+            plus: classes.has(ByteClasses::PLUS),
             // As the phone pattern wants it: "00" starting a word, then 1-9.
-            international_zeros: DOUBLE_ZERO.find_iter(bytes).any(|i| {
-                (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
-                    && bytes.get(i + 2).is_some_and(|b| (b'1'..=b'9').contains(b))
-            }),
-            // Every wallet and every digest has a digit: look for long words
-            // only then (the digit test is folded per chunk to vectorize).
-            long_word: bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, b| any | b.is_ascii_digit()))
-                && has_long_word(bytes),
-            digit_dot_digit: memchr::memchr_iter(b'.', bytes)
-                .any(|i| i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)),
+            international_zeros: digit
+                && DOUBLE_ZERO.find_iter(bytes).any(|i| {
+                    (i == 0 || !bytes[i - 1].is_ascii_alphanumeric())
+                        && bytes.get(i + 2).is_some_and(|b| (b'1'..=b'9').contains(b))
+                }),
+            // Every wallet and every digest has a digit.
+            long_word: digit && has_long_word(bytes),
+            digit_dot_digit: digit
+                && classes.has(ByteClasses::DOT)
+                && memchr::memchr_iter(b'.', bytes).any(|i| {
+                    i > 0 && bytes[i - 1].is_ascii_digit() && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+                }),
         }
     }
 }
 
-/// Whether 14 ASCII letters and digits stand in a row, checked 64 bytes at
-/// a time without a branch per byte: a window's bytes become a bit mask,
-/// and only a run of 14 ones survives shifting and masking. Windows overlap
-/// by 13 bytes so that no run is cut in two.
+/// Whether 14 ASCII letters and digits stand in a row. Each window of 14
+/// bytes is read from its end backwards: the first byte that is no letter
+/// or digit rules out every run through it, and the next window starts
+/// after it. Prose words are short, so most windows end at a space at once
+/// and most bytes are never read; none is read more than twice.
 fn has_long_word(bytes: &[u8]) -> bool {
+    const RUN: usize = 14;
     let mut start = 0;
-    loop {
-        let window = &bytes[start..(start + 64).min(bytes.len())];
-        let mask =
-            window.iter().enumerate().fold(0u64, |mask, (i, b)| mask | (u64::from(b.is_ascii_alphanumeric()) << i));
-        let mut runs = mask & (mask >> 1); // 2 in a row
-        runs &= runs >> 2; // 4
-        runs &= runs >> 4; // 8
-        runs &= runs >> 6; // 14
-        if runs != 0 {
-            return true;
+    while start + RUN <= bytes.len() {
+        match bytes[start..start + RUN].iter().rposition(|b| !b.is_ascii_alphanumeric()) {
+            None => return true,
+            Some(breaking) => start += breaking + 1,
         }
-        if start + 64 >= bytes.len() {
-            return false;
-        }
-        start += 64 - 13;
     }
+    false
 }
 
 /// Built once: building a substring searcher costs more than a short search.
@@ -365,7 +363,7 @@ impl Finder<'_, '_> {
             _ => {
                 let sentence = sentence_around(scanned, span);
                 let mut named = PLATFORM_NAMES
-                    .find_overlapping_iter(&scanned[sentence.start..sentence.end])
+                    .find_iter(&scanned[sentence.start..sentence.end])
                     .map(|found| PLATFORM_MENTIONS[found.pattern().as_usize()].1);
                 let first: Option<Platform> = named.next();
                 let platform = first.filter(|first| named.all(|other| other == *first));
@@ -383,6 +381,10 @@ impl Finder<'_, '_> {
 /// Whether two adjacent characters are a Latin letter or digit and an Arabic
 /// letter, in either order.
 fn script_changes(first: char, second: char) -> bool {
+    // Two ASCII characters, or two others, are never Latin against Arabic.
+    if first.is_ascii() == second.is_ascii() {
+        return false;
+    }
     (first.is_ascii_alphanumeric() && is_arabic(second)) || (is_arabic(first) && second.is_ascii_alphanumeric())
 }
 
@@ -404,12 +406,19 @@ fn before_script_change(text: &str) -> usize {
 
 /// Runs of `label.label.tld` in prose: found from each '.', which is far
 /// cheaper than a regex of Unicode labels tried at every position.
-fn domain_candidates(text: &str) -> Vec<Span> {
+/// Dots for which `is_free` is false (inside a URL or an e-mail already
+/// taken) are passed over without reading around them.
+fn domain_candidates(text: &str, is_free: impl Fn(usize) -> bool) -> Vec<Span> {
     let is_label_char = |c: char| c.is_alphanumeric() || c == '-';
     let mut candidates = Vec::new();
     let mut searched_to = 0;
-    for dot in memchr::memchr_iter(b'.', text.as_bytes()) {
-        if dot < searched_to {
+    let bytes = text.as_bytes();
+    for dot in memchr::memchr_iter(b'.', bytes) {
+        // A full stop ending a sentence is most dots in prose. A run's first
+        // dot with no label after it leaves one label at most: no domain.
+        let ends_a_run =
+            bytes.get(dot + 1).is_none_or(|&b| b.is_ascii() && !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+        if dot < searched_to || ends_a_run || !is_free(dot) {
             continue;
         }
         // The run of label characters around the dot, cut where Latin and
@@ -497,15 +506,28 @@ fn is_url_path_char(c: char) -> bool {
 }
 
 /// The sentence (or line) that contains `span`.
+/// Read byte by byte: decoding characters to find an ending costs more than
+/// the rest of a handle's handling.
 fn sentence_around(text: &str, span: Span) -> Span {
-    let is_end = |c: char| matches!(c, '\n' | '!' | '?' | '؟' | '。');
-    let start = text[..span.start].rfind(is_end).map_or(0, |i| i + is_end_len(text, i));
-    let end = text[span.end..].find(is_end).map_or(text.len(), |i| span.end + i);
+    let bytes = text.as_bytes();
+    // The last byte of each ending: '\n', '!', '?', then those of '؟'
+    // (D8 9F) and '。' (E3 80 82), confirmed by the bytes before them.
+    let ends_at = |i: usize| match bytes[i] {
+        b'\n' | b'!' | b'?' => true,
+        0x9F => i >= 1 && bytes[i - 1] == 0xD8,
+        0x82 => i >= 2 && bytes[i - 2..i] == [0xE3, 0x80],
+        _ => false,
+    };
+    let start = (0..span.start).rev().find(|&i| ends_at(i)).map_or(0, |i| i + 1);
+    let end = (span.end..bytes.len())
+        .find(|&i| match bytes[i] {
+            b'\n' | b'!' | b'?' => true,
+            0xD8 => bytes.get(i + 1) == Some(&0x9F),
+            0xE3 => bytes.get(i + 1..i + 3) == Some(&[0x80, 0x82][..]),
+            _ => false,
+        })
+        .unwrap_or(bytes.len());
     Span { start, end }
-}
-
-fn is_end_len(text: &str, index: usize) -> usize {
-    text[index..].chars().next().map_or(1, char::len_utf8)
 }
 
 /// The text with every finding blanked out, so that URLs and handles do not
@@ -651,6 +673,40 @@ mod tests {
     }
 
     #[test]
+    fn platform_names_never_overlap_in_text() {
+        // What lets a sentence be searched without overlapping matches: no
+        // name ends with the beginning of another (or of itself).
+        for (first, _) in PLATFORM_MENTIONS {
+            for (second, _) in PLATFORM_MENTIONS {
+                let (first, second) = (first.to_lowercase(), second.to_lowercase());
+                let overlap = (1..first.len().min(second.len()))
+                    .filter(|&n| first.is_char_boundary(first.len() - n) && second.is_char_boundary(n))
+                    .any(|n| first[first.len() - n..] == second[..n]);
+                assert!(!overlap, "{first:?} ends with the start of {second:?}");
+                assert!(first == second || !first.contains(&second), "{second:?} inside {first:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn sentences_end_at_line_breaks_and_latin_arabic_and_cjk_marks() {
+        let text = "Un.\nSur Telegram @a_b! Puis؟ ثم @c_d。 fin? @e";
+        let around = |handle: &str| {
+            let start = text.find(handle).unwrap();
+            let sentence = sentence_around(text, Span { start, end: start + handle.len() });
+            &text[sentence.start..sentence.end]
+        };
+        assert_eq!(around("@a_b"), "Sur Telegram @a_b");
+        assert_eq!(around("@c_d"), " ثم @c_d");
+        assert_eq!(around("@e"), " @e");
+        // The bytes of an ending's last byte, met inside other characters,
+        // end nothing: 0x9F and 0x82 close many Arabic and Latin letters.
+        let arabic = "ٟقال @x_y وٟ";
+        let start = arabic.find("@x_y").unwrap();
+        assert_eq!(sentence_around(arabic, Span { start, end: start + 4 }), Span { start: 0, end: arabic.len() });
+    }
+
+    #[test]
     fn long_words_are_found_across_window_edges() {
         for length in [13, 14, 15, 64, 70] {
             for offset in [0, 1, 40, 50, 51, 60, 63, 64, 100] {
@@ -659,6 +715,21 @@ mod tests {
             }
         }
         assert!(!has_long_word(b""));
+        // Against a plain count of the longest run, on texts of short and
+        // long words and separators in every arrangement a small seed makes.
+        let mut seed = 0x9E37_79B9_u32;
+        for _ in 0..2_000 {
+            let text: Vec<u8> = (0..(seed % 90) as usize)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 17;
+                    seed ^= seed << 5;
+                    if seed.is_multiple_of(9) { b' ' } else { b'a' }
+                })
+                .collect();
+            let longest = text.split(|&b| b == b' ').map(<[u8]>::len).max().unwrap_or(0);
+            assert_eq!(has_long_word(&text), longest >= 14, "{:?}", String::from_utf8_lossy(&text));
+        }
     }
 
     #[test]

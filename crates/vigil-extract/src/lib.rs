@@ -8,6 +8,7 @@
 //! knows nothing of gRPC or storage.
 
 mod account;
+mod byte_classes;
 mod category;
 mod finder;
 mod indicator;

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use crate::Span;
+use crate::byte_classes::ByteClasses;
 
 /// A text made scannable, and the way back to the original's byte offsets.
 #[derive(Debug)]
@@ -16,6 +17,8 @@ pub(crate) struct Refanged<'a> {
     /// Every rewrite, in text order: the rest of `text` is the original
     /// copied as it is, so offsets between rewrites shift by a constant.
     rewrites: Vec<Rewrite>,
+    /// The byte classes of `text`, for the patterns that run on it.
+    pub classes: ByteClasses,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -28,8 +31,9 @@ struct Rewrite {
 
 impl<'a> Refanged<'a> {
     pub fn new(original: &'a str) -> Refanged<'a> {
-        if !needs_rewrite(original) {
-            return Refanged { original, text: Cow::Borrowed(original), rewrites: Vec::new() };
+        let classes = ByteClasses::of(original.as_bytes());
+        if !needs_rewrite(original, classes) {
+            return Refanged { original, text: Cow::Borrowed(original), rewrites: Vec::new(), classes };
         }
         let bytes = original.as_bytes();
         let mut text = String::with_capacity(original.len());
@@ -55,7 +59,13 @@ impl<'a> Refanged<'a> {
             position += 1;
         }
         text.push_str(&original[copied_to..]);
-        Refanged { original, text: Cow::Owned(text), rewrites }
+        // A rewrite only adds the bytes of its replacement, so these classes
+        // hold every class of `text` (and perhaps a bracket or an 'x' it
+        // took away, which only refanging itself looks at).
+        let classes = rewrites.iter().fold(classes, |classes, rewrite| {
+            classes.with(ByteClasses::of(&text.as_bytes()[rewrite.scanned.start..rewrite.scanned.end]))
+        });
+        Refanged { original, text: Cow::Owned(text), rewrites, classes }
     }
 
     /// The original byte range of a non-empty range of `text`.
@@ -130,19 +140,17 @@ pub(crate) fn refang_authority(raw: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{}{}", &text[..authority_end], &raw[original_end..]))
 }
 
-/// Whether any rewrite applies, found with vectorized byte searches: most
-/// texts need none, and then no copy is made.
-fn needs_rewrite(original: &str) -> bool {
+/// Whether any rewrite applies: most texts need none, and then no copy is
+/// made. `classes` says which searches can find something at all.
+fn needs_rewrite(original: &str, classes: ByteClasses) -> bool {
     let bytes = original.as_bytes();
     let applies = |position: usize| rewrite_at(original, position).is_some();
-    memchr::memchr3_iter(b'[', b'(', b'{', bytes).any(applies)
+    (classes.has(ByteClasses::BRACKET) && memchr::memchr3_iter(b'[', b'(', b'{', bytes).any(applies))
         // A defanged scheme has an 'x' right after its first letter.
-        || memchr::memchr2_iter(b'x', b'X', bytes).any(|x| x > 0 && applies(x - 1))
-        || SPACED_SEPARATOR.find(bytes).is_some()
-        // Invisible and full-width characters all start with a byte >= 0xE0;
-        // folded per chunk so that the compiler can vectorize the test.
-        || (bytes.chunks(64).any(|chunk| chunk.iter().fold(false, |any, &b| any | (b >= 0xE0)))
-            && bytes.iter().enumerate().any(|(i, &b)| b >= 0xE0 && applies(i)))
+        || (classes.has(ByteClasses::X) && memchr::memchr2_iter(b'x', b'X', bytes).any(|x| x > 0 && applies(x - 1)))
+        || (classes.has(ByteClasses::COLON) && SPACED_SEPARATOR.find(bytes).is_some())
+        // Invisible and full-width characters all start with a byte >= 0xE0.
+        || (classes.has(ByteClasses::HIGH) && bytes.iter().enumerate().any(|(i, &b)| b >= 0xE0 && applies(i)))
 }
 
 /// Bracketed tokens, matched without regard to ASCII case.
@@ -195,6 +203,11 @@ fn rewrite_at(original: &str, position: usize) -> Option<(usize, &'static str)> 
 /// `hxxp`, `hxxps`, `hxtp`, `fxp` at the start of a word and followed by a
 /// scheme separator (plain or bracketed), rewritten to `http`/`https`/`ftp`.
 fn defanged_scheme(original: &str, position: usize) -> Option<(usize, &'static str)> {
+    // Every defanged scheme has an 'x' second: most 'h' and 'f' in prose
+    // are ruled out here, before a character is decoded.
+    if original.as_bytes().get(position + 1).is_none_or(|b| b | 0x20 != b'x') {
+        return None;
+    }
     let preceded_by_word = original[..position].chars().next_back().is_some_and(|c| c.is_alphanumeric());
     if preceded_by_word {
         return None;
@@ -218,7 +231,12 @@ mod tests {
     use super::*;
 
     fn check(original: &str, expected: &str) {
-        assert_eq!(Refanged::new(original).text, expected, "refanging {original:?}");
+        let refanged = Refanged::new(original);
+        assert_eq!(refanged.text, expected, "refanging {original:?}");
+        // The classes kept for the patterns must hold every class of the
+        // text they run on, or a pattern would be skipped wrongly.
+        let actual = ByteClasses::of(refanged.text.as_bytes());
+        assert_eq!(refanged.classes.with(actual), refanged.classes, "classes of {original:?}");
     }
 
     #[test]
@@ -231,6 +249,8 @@ mod tests {
         check("name[@]example[.]com", "name@example.com");
         check("example\u{FF0E}org", "example.org");
         check("exam\u{200B}ple.org", "example.org");
+        check("mail[at]example[.]org", "mail@example.org");
+        check("hxxps[:]//example[.]org", "https://example.org");
     }
 
     #[test]
