@@ -10,7 +10,7 @@ use vigil_proto::v1::intake_client::IntakeClient;
 use vigil_proto::v1::query_client::QueryClient;
 use vigil_proto::v1::*;
 
-const TIP: &str = "Bonjour, je vous signale une chaîne qui diffuse de la propagande et appelle aux dons : hxxps://exemple[.]org/appel\n\
+const TIP: &str = "Bonjour, je vous signale une chaîne qui diffuse de la propagande et appelle aux dons : hxxps://example[.]org/appel\n\
 Elle est relayée sur Telegram par @Canal_Exemple depuis hier.\n\
 Un soutien signe ses messages @Soutien_Exemple #Appel";
 
@@ -59,12 +59,12 @@ async fn a_tip_is_found_by_lookup_search_and_check_and_survives_a_restart() {
         assert_eq!(report.recent_documents[0].language, "fr");
     };
     // The defanged form finds what the plain form names, and the other way round.
-    let url = lookup(&mut query, IndicatorKind::Url, "https://exemple.org/appel").await.unwrap();
-    assert_eq!(url.value, "https://exemple.org/appel");
+    let url = lookup(&mut query, IndicatorKind::Url, "https://example.org/appel").await.unwrap();
+    assert_eq!(url.value, "https://example.org/appel");
     check_found(url.clone());
     assert!(url.accounts.iter().any(|a| a.platform == "telegram" && a.handle == "canal_exemple"));
-    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://exemple[.]org/appel").await.unwrap());
-    check_found(lookup(&mut query, IndicatorKind::Domain, "exemple[.]org").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://example[.]org/appel").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Domain, "example[.]org").await.unwrap());
     check_found(lookup(&mut query, IndicatorKind::Domain, "miroir.example.net").await.unwrap());
     check_found(lookup(&mut query, IndicatorKind::Account, "https://t.me/canal_exemple").await.unwrap());
     check_found(lookup(&mut query, IndicatorKind::Handle, "@soutien_exemple").await.unwrap());
@@ -86,12 +86,12 @@ async fn a_tip_is_found_by_lookup_search_and_check_and_survives_a_restart() {
     assert!(query.search(posts_only).await.unwrap().into_inner().hits.is_empty());
 
     let check = CheckContentRequest {
-        text: "Nouveau lien : https://exemple.org/appel, rejoignez Telegram @canal_exemple".into(),
+        text: "Nouveau lien : https://example.org/appel, rejoignez Telegram @canal_exemple".into(),
         ..CheckContentRequest::default()
     };
     let matches = query.check_content(check.clone()).await.unwrap().into_inner();
     let values: Vec<&str> = matches.indicators.iter().map(|m| m.value.as_str()).collect();
-    assert_eq!(values, vec!["https://exemple.org/appel", "exemple.org", "telegram:canal_exemple"]);
+    assert_eq!(values, vec!["https://example.org/appel", "example.org", "telegram:canal_exemple"]);
     assert!(matches.indicators.iter().all(|m| m.sighting_count == 1 && m.span.is_some()));
     assert_eq!(matches.accounts.len(), 1);
     assert_eq!(matches.accounts[0].reason, AccountMatchReason::Mentioned as i32);
@@ -101,7 +101,7 @@ async fn a_tip_is_found_by_lookup_search_and_check_and_survives_a_restart() {
     vigil.wait_serving().await;
     let channel = vigil.channel().await;
     let mut query = QueryClient::new(channel.clone());
-    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://exemple[.]org/appel").await.unwrap());
+    check_found(lookup(&mut query, IndicatorKind::Url, "hxxps://example[.]org/appel").await.unwrap());
     assert_eq!(query.search(search).await.unwrap().into_inner().hits.len(), 1);
     assert_eq!(query.check_content(check).await.unwrap().into_inner().indicators.len(), 3);
     let status =
@@ -138,7 +138,7 @@ async fn ingesting_posts_is_idempotent() {
     let batches = || {
         tokio_stream::iter(vec![
             IngestPostsRequest {
-                posts: vec![post("1", "premier message #Appel"), post("2", "second message exemple[.]org")],
+                posts: vec![post("1", "premier message #Appel"), post("2", "second message example[.]org")],
             },
             IngestPostsRequest {
                 posts: vec![post("1", "premier message #Appel"), Post { platform: String::new(), ..post("3", "x") }],

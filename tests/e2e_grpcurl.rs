@@ -33,6 +33,7 @@ async fn grpcurl_through_reflection() {
         "vigil.v1.Intake",
         "vigil.v1.Extraction",
         "vigil.v1.Query",
+        "vigil.v1.Tracking",
         "grpc.health.v1.Health",
         "grpc.reflection.v1.ServerReflection",
     ] {
@@ -47,16 +48,16 @@ async fn grpcurl_through_reflection() {
     let health = call(&vigil, "grpc.health.v1.Health/Check", "{}");
     assert_eq!(health["status"], "SERVING");
 
-    let tip = r#"{"text": "Cette chaîne diffuse de la propagande : hxxps://exemple[.]org/appel, relayée sur Telegram par @Canal_Exemple"}"#;
+    let tip = r#"{"text": "Cette chaîne diffuse de la propagande : hxxps://example[.]org/appel, relayée sur Telegram par @Canal_Exemple"}"#;
     let receipt = call(&vigil, "vigil.v1.Intake/SubmitTip", tip);
     let tip_id = receipt["tipId"].as_str().unwrap().to_owned();
 
     let url = call(
         &vigil,
         "vigil.v1.Query/LookupIndicator",
-        r#"{"kind": "INDICATOR_KIND_URL", "value": "hxxps://exemple[.]org/appel"}"#,
+        r#"{"kind": "INDICATOR_KIND_URL", "value": "hxxps://example[.]org/appel"}"#,
     );
-    assert_eq!(url["value"], "https://exemple.org/appel");
+    assert_eq!(url["value"], "https://example.org/appel");
     assert_eq!(url["sightingCount"], "1");
     assert_eq!(url["recentDocuments"][0]["documentId"], tip_id.as_str());
     let account = call(
@@ -69,8 +70,8 @@ async fn grpcurl_through_reflection() {
     let search = call(&vigil, "vigil.v1.Query/Search", r#"{"query": "propagande", "languages": ["fr"]}"#);
     assert_eq!(search["hits"][0]["document"]["documentId"], tip_id.as_str());
 
-    let check = call(&vigil, "vigil.v1.Query/CheckContent", r#"{"text": "voir https://exemple.org/appel"}"#);
-    assert_eq!(check["indicators"][0]["value"], "https://exemple.org/appel");
+    let check = call(&vigil, "vigil.v1.Query/CheckContent", r#"{"text": "voir https://example.org/appel"}"#);
+    assert_eq!(check["indicators"][0]["value"], "https://example.org/appel");
 
     let status = call(
         &vigil,
@@ -86,11 +87,69 @@ async fn grpcurl_through_reflection() {
     let url = call(
         &vigil,
         "vigil.v1.Query/LookupIndicator",
-        r#"{"kind": "INDICATOR_KIND_URL", "value": "https://exemple.org/appel"}"#,
+        r#"{"kind": "INDICATOR_KIND_URL", "value": "https://example.org/appel"}"#,
     );
     assert_eq!(url["recentDocuments"][0]["documentId"], tip_id.as_str());
     let search = call(&vigil, "vigil.v1.Query/Search", r#"{"query": "propagande"}"#);
     assert_eq!(search["hits"][0]["document"]["documentId"], tip_id.as_str());
+    vigil.stop().await;
+}
+
+/// What an analyst does by hand: record an account, mark it suspended, and
+/// watch the alert stream while the account comes back under a new name.
+#[tokio::test]
+async fn tracking_status_update_and_alert_stream_through_grpcurl() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let avatar = "5f1d7b2a9c3e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
+    let snapshot = |handle: &str| {
+        format!(
+            r#"{{"account": {{"platform": "telegram", "handle": "{handle}"}}, "displayName": "Abu Exemple",
+                "bio": "https://example.org/relais", "avatarSha256": "{avatar}", "changedBy": "crawler-example"}}"#
+        )
+    };
+    call(&vigil, "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple"));
+    let updated = call(
+        &vigil,
+        "vigil.v1.Tracking/UpdateAccountStatus",
+        r#"{"account": {"ref": {"platform": "telegram", "handle": "abu_exemple"}},
+            "status": "ACCOUNT_STATUS_SUSPENDED", "changedBy": "analyst-a", "note": "observed gone"}"#,
+    );
+    assert_eq!(updated["account"]["status"], "ACCOUNT_STATUS_SUSPENDED");
+    assert_eq!(updated["event"]["kind"], "KIND_STATUS_CHANGED");
+
+    // Token "0": every alert from the first, so the watch cannot start too late.
+    let mut watch = grpcurl()
+        .args(["-plaintext", "-d", r#"{"resumeToken": "0"}"#, &vigil.address.to_string()])
+        .arg("vigil.v1.Tracking/WatchAlerts")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    call(&vigil, "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple_2"));
+
+    // grpcurl prints each message as one JSON object over several lines.
+    let stdout = watch.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut object = String::new();
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            object.push_str(&line);
+            if line == "}" {
+                let _ = sender.send(std::mem::take(&mut object));
+            }
+        }
+    });
+    let alert = receiver.recv_timeout(std::time::Duration::from_secs(15));
+    let _ = watch.kill();
+    let _ = watch.wait();
+    let alert: Value = serde_json::from_str(&alert.expect("grpcurl printed an alert within 15 s")).unwrap();
+    assert_eq!(alert["successor"]["predecessor"]["handle"], "abu_exemple");
+    assert_eq!(alert["successor"]["account"]["handle"], "abu_exemple_2");
+    assert_eq!(alert["successor"]["state"], "SUCCESSOR_STATE_PENDING");
+    assert!(!alert["resumeToken"].as_str().unwrap().is_empty());
     vigil.stop().await;
 }
 

@@ -7,7 +7,13 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
-    let files = ["vigil/v1/common.proto", "vigil/v1/intake.proto", "vigil/v1/extraction.proto", "vigil/v1/query.proto"];
+    let files = [
+        "vigil/v1/common.proto",
+        "vigil/v1/intake.proto",
+        "vigil/v1/extraction.proto",
+        "vigil/v1/query.proto",
+        "vigil/v1/tracking.proto",
+    ];
     let descriptor_set = protox::compile(files, [&proto_root])?;
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);

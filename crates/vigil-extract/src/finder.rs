@@ -568,10 +568,10 @@ mod tests {
     #[test]
     fn urls_defanged_or_not_with_their_domains() {
         check(
-            "Voir hxxps://exemple[.]org/x et https://Example.NET:443/a?utm_source=t&id=2.",
+            "Voir hxxps://example[.]org/x et https://Example.NET:443/a?utm_source=t&id=2.",
             &[
-                (Url, "https://exemple.org/x", "hxxps://exemple[.]org/x"),
-                (Domain, "exemple.org", "hxxps://exemple[.]org/x"),
+                (Url, "https://example.org/x", "hxxps://example[.]org/x"),
+                (Domain, "example.org", "hxxps://example[.]org/x"),
                 (Url, "https://example.net/a?id=2", "https://Example.NET:443/a?utm_source=t&id=2"),
                 (Domain, "example.net", "https://Example.NET:443/a?utm_source=t&id=2"),
             ],
@@ -599,7 +599,7 @@ mod tests {
 
     #[test]
     fn bare_domains_but_not_file_names() {
-        check("site exemple[.]org et rapport.pdf, photo.jpg, v1.2.3", &[(Domain, "exemple.org", "exemple[.]org")]);
+        check("site example[.]org et rapport.pdf, photo.jpg, v1.2.3", &[(Domain, "example.org", "example[.]org")]);
         check("mirror at example.org now", &[(Domain, "example.org", "example.org")]);
         check("fin de phrase.Le reste", &[]);
     }

@@ -161,11 +161,11 @@ mod tests {
 
     #[test]
     fn defanged_and_plain_forms_are_one_value() {
-        check(IndicatorKind::Url, "hxxps://exemple[.]org/x", Ok("https://exemple.org/x"));
-        check(IndicatorKind::Url, "HTTPS://EXEMPLE.ORG:443/x", Ok("https://exemple.org/x"));
-        check(IndicatorKind::Url, "https://exemple.org/x?utm_source=a&fbclid=b", Ok("https://exemple.org/x"));
+        check(IndicatorKind::Url, "hxxps://example[.]org/x", Ok("https://example.org/x"));
+        check(IndicatorKind::Url, "HTTPS://EXAMPLE.ORG:443/x", Ok("https://example.org/x"));
+        check(IndicatorKind::Url, "https://example.org/x?utm_source=a&fbclid=b", Ok("https://example.org/x"));
         check(IndicatorKind::Url, "https://münchen.example/", Ok("https://xn--mnchen-3ya.example/"));
-        check(IndicatorKind::Domain, "Exemple[.]ORG.", Ok("exemple.org"));
+        check(IndicatorKind::Domain, "Example[.]ORG.", Ok("example.org"));
         check(IndicatorKind::Email, "Name[@]Example[.]org", Ok("name@example.org"));
         check(IndicatorKind::Hashtag, "#النصر", Ok("النصر"));
         check(IndicatorKind::Handle, "@Example_User", Ok("example_user"));
@@ -184,7 +184,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_the_kind() {
-        check(IndicatorKind::Url, "exemple.org/x", Err(()));
+        check(IndicatorKind::Url, "example.org/x", Err(()));
         check(IndicatorKind::Url, "", Err(()));
         check(IndicatorKind::Domain, "not a domain", Err(()));
         check(IndicatorKind::Domain, "1.2.3.4", Err(()));

@@ -266,12 +266,12 @@ mod tests {
 
     #[test]
     fn maps_spans_back_to_the_original() {
-        let original = "voir hxxps://exemple[.]org/x ici";
+        let original = "voir hxxps://example[.]org/x ici";
         let refanged = Refanged::new(original);
         let start = refanged.text.find("https").unwrap();
-        let end = start + "https://exemple.org/x".len();
+        let end = start + "https://example.org/x".len();
         let span = refanged.original_span(Span { start, end });
-        assert_eq!(&original[span.start..span.end], "hxxps://exemple[.]org/x");
+        assert_eq!(&original[span.start..span.end], "hxxps://example[.]org/x");
         assert!(refanged.was_defanged(Span { start, end }));
     }
 

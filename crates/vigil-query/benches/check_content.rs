@@ -10,7 +10,9 @@ mod timing;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vigil_query::{ContentCheck, Intake, IntakeSettings, Lexicon, Limits, PostSubmission, Query};
+use vigil_query::{
+    ContentCheck, Intake, IntakeSettings, Lexicon, Limits, PostSubmission, Query, Tracking, TrackingSettings,
+};
 use vigil_store::{IndicatorKey, IndicatorKind, SqliteOptions, SqliteStore, Store};
 
 const CHECKS: usize = 2_000;
@@ -51,7 +53,8 @@ async fn measure(posts: usize) -> Measured {
         lexicon: Arc::new(Lexicon::builtin().clone()),
         tip_status_floor: Duration::ZERO,
     };
-    let intake = Intake::new(Arc::clone(&shared), settings);
+    let tracking = Tracking::open(Arc::clone(&shared), TrackingSettings::default()).await.expect("tracking opens");
+    let intake = Intake::new(Arc::clone(&shared), settings, tracking);
     let query = Query::new(Arc::clone(&shared), Limits::default());
 
     let started = Instant::now();

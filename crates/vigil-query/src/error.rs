@@ -11,6 +11,10 @@ pub enum QueryError {
     TooLarge { field: String, reason: String },
     #[error("{0} is not known")]
     NotFound(String),
+    /// The request is well formed but the state it acts on forbids it
+    /// (a successor already reviewed).
+    #[error("{field} {reason}")]
+    Conflict { field: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -6,12 +6,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 use vigil_extract::{Extraction, IndicatorKind, Lexicon, extract_indicators, extract_with, fold_for_search};
-use vigil_store::{DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
+use vigil_store::{AccountId, DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
 
 use crate::sightings::{
     Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
 };
-use crate::{AccountRef, Limits, QueryError};
+use crate::{AccountRef, Limits, QueryError, Tracking};
 
 /// Longest URL accepted in a tip's `urls` or a post's `url`.
 const MAX_URL_BYTES: usize = 8 * 1024;
@@ -82,11 +82,14 @@ pub struct IntakeSettings {
 pub struct Intake {
     store: Arc<dyn Store>,
     settings: IntakeSettings,
+    tracking: Tracking,
 }
 
 impl Intake {
-    pub fn new(store: Arc<dyn Store>, settings: IntakeSettings) -> Intake {
-        Intake { store, settings }
+    /// Accounts that intake stores for the first time are handed to
+    /// `tracking` for successor detection.
+    pub fn new(store: Arc<dyn Store>, settings: IntakeSettings, tracking: Tracking) -> Intake {
+        Intake { store, settings, tracking }
     }
 
     pub async fn submit_tip(&self, tip: TipSubmission) -> Result<TipReceipt, QueryError> {
@@ -140,8 +143,9 @@ impl Intake {
             sightings: sightings.into_vec(),
             mentioned_accounts: mentioned,
         };
-        let tip_id = self.store.insert_tip(NewTip { document, receipt_hash: receipt_hash(&receipt_code) }).await?;
-        Ok(TipReceipt { tip_id: tip_id.to_string(), receipt_code })
+        let stored = self.store.insert_tip(NewTip { document, receipt_hash: receipt_hash(&receipt_code) }).await?;
+        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
+        Ok(TipReceipt { tip_id: stored.document.to_string(), receipt_code })
     }
 
     pub async fn tip_status(&self, receipt_code: &str) -> Result<TipState, QueryError> {
@@ -160,6 +164,7 @@ impl Intake {
         Ingest {
             store: Arc::clone(&self.store),
             settings: self.settings.clone(),
+            tracking: self.tracking.clone(),
             next_index: 0,
             posts: Vec::new(),
             keys: HashSet::new(),
@@ -174,6 +179,7 @@ impl Intake {
 pub struct Ingest {
     store: Arc<dyn Store>,
     settings: IntakeSettings,
+    tracking: Tracking,
     next_index: u64,
     posts: Vec<NewDocument>,
     keys: HashSet<(String, String)>,
@@ -240,7 +246,9 @@ impl Ingest {
         if self.posts.is_empty() {
             return Ok(report);
         }
-        for outcome in self.store.insert_posts(self.posts).await? {
+        let stored = self.store.insert_posts(self.posts).await?;
+        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &stored.authors).await;
+        for outcome in stored.outcomes {
             match outcome {
                 PostOutcome::Stored(_) => report.accepted += 1,
                 PostOutcome::Duplicate(_) => report.duplicates += 1,
@@ -315,6 +323,14 @@ impl IntakeSettings {
 /// The categories of an extraction, as the store keeps them.
 fn categories_of(extraction: &Extraction) -> Vec<(String, f64)> {
     extraction.categories.iter().map(|m| (m.category.as_str().to_owned(), m.score)).collect()
+}
+
+/// Hands stored accounts to tracking. The documents are stored whatever
+/// tracking makes of them, so a failure there is logged, not returned.
+async fn track_stored_accounts(tracking: &Tracking, first_seen: &[AccountId], authors: &[AccountId]) {
+    if let Err(error) = tracking.accounts_stored(first_seen, authors).await {
+        tracing::warn!(%error, accounts = first_seen.len(), "successor detection failed after intake");
+    }
 }
 
 fn now() -> UnixSeconds {

@@ -13,6 +13,8 @@ mod limits;
 mod lookup;
 mod search;
 mod sightings;
+pub mod successor;
+mod tracking;
 
 use std::sync::Arc;
 
@@ -23,10 +25,16 @@ pub use intake::{
 };
 pub use limits::Limits;
 pub use search::{SearchPage, SearchRequest};
+pub use tracking::{
+    AccountChoice, AccountPage, AlertWatch, ListAccounts, ReviewSubmission, SnapshotOutcome, SnapshotSubmission,
+    StatusUpdate, Tracking, TrackingSettings, resume_token,
+};
 pub use vigil_extract::{Category, CategoryMatch, Extraction, IndicatorKind, Language, Lexicon, LexiconError};
 use vigil_store::Store;
 pub use vigil_store::{
-    AccountRecord, DocumentKind, DocumentSummary, IndicatorReport, SearchOrder, TipState, TipStatus,
+    AccountEvent, AccountEventKind, AccountHistory, AccountRecord, AccountStatus, AlertRecord, DocumentKind,
+    DocumentSummary, IndicatorReport, ProfileSnapshot, SearchOrder, SuccessorRecord, SuccessorState, TipState,
+    TipStatus,
 };
 
 /// An account as a caller names it, before normalization.

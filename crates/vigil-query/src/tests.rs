@@ -11,13 +11,15 @@ struct Services {
     _dir: tempfile::TempDir,
     intake: Intake,
     query: Query,
+    tracking: Tracking,
 }
 
-fn services() -> Services {
+async fn services() -> Services {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).unwrap());
     let limits =
         Limits { max_text_bytes: 1000, max_posts_per_message: 3, max_posts_per_stream: 5, ..Limits::default() };
+    let tracking = Tracking::open(Arc::clone(&store), TrackingSettings::default()).await.unwrap();
     Services {
         intake: Intake::new(
             Arc::clone(&store),
@@ -26,13 +28,15 @@ fn services() -> Services {
                 lexicon: Arc::new(Lexicon::builtin().clone()),
                 tip_status_floor: Duration::from_millis(20),
             },
+            tracking.clone(),
         ),
         query: Query::new(store, limits),
+        tracking,
         _dir: dir,
     }
 }
 
-const TIP: &str = "Bonjour, cette chaîne diffuse de la propagande : hxxps://exemple[.]org/appel et sur Telegram @Canal_Exemple #Appel";
+const TIP: &str = "Bonjour, cette chaîne diffuse de la propagande : hxxps://example[.]org/appel et sur Telegram @Canal_Exemple #Appel";
 
 fn post(id: &str, text: &str) -> PostSubmission {
     PostSubmission {
@@ -51,11 +55,11 @@ fn post(id: &str, text: &str) -> PostSubmission {
 
 #[tokio::test]
 async fn a_tip_is_found_by_lookup_search_and_content_check() {
-    let s = services();
+    let s = services().await;
     let receipt = s.intake.submit_tip(TipSubmission { text: TIP.into(), ..TipSubmission::default() }).await.unwrap();
     assert_eq!(s.intake.tip_status(&receipt.receipt_code).await.unwrap().status, TipStatus::Received);
 
-    let report = s.query.lookup_indicator(IndicatorKind::Url, "https://exemple.org/appel", 0).await.unwrap();
+    let report = s.query.lookup_indicator(IndicatorKind::Url, "https://example.org/appel", 0).await.unwrap();
     assert_eq!(report.indicator.sighting_count, 1);
     assert_eq!(report.recent_documents[0].id.to_string(), receipt.tip_id);
     assert_eq!(report.recent_documents[0].language.as_deref(), Some("fr"));
@@ -68,17 +72,17 @@ async fn a_tip_is_found_by_lookup_search_and_content_check() {
     assert_eq!(page.hits.len(), 1, "accents do not matter");
 
     let check = ContentCheck {
-        text: "nouveau lien exemple[.]org et hxxps://exemple[.]org/appel".into(),
+        text: "nouveau lien example[.]org et hxxps://example[.]org/appel".into(),
         ..ContentCheck::default()
     };
     let matches = s.query.check_content(check).await.unwrap();
     let values: Vec<&str> = matches.indicators.iter().map(|m| m.value.as_str()).collect();
-    assert_eq!(values, vec!["exemple.org", "https://exemple.org/appel"]);
+    assert_eq!(values, vec!["example.org", "https://example.org/appel"]);
 }
 
 #[tokio::test]
 async fn unknown_receipts_are_not_found_no_faster_than_known_ones() {
-    let s = services();
+    let s = services().await;
     let started = std::time::Instant::now();
     let error = s.intake.tip_status("AAAA-AAAA-AAAA-AAAA-AAAA-AAAA").await.unwrap_err();
     assert!(matches!(error, QueryError::NotFound(_)));
@@ -87,7 +91,7 @@ async fn unknown_receipts_are_not_found_no_faster_than_known_ones() {
 
 #[tokio::test]
 async fn bad_tips_store_nothing() {
-    let s = services();
+    let s = services().await;
     let cases = [
         (TipSubmission { text: "  ".into(), ..TipSubmission::default() }, "text is empty"),
         (
@@ -112,7 +116,7 @@ async fn bad_tips_store_nothing() {
 
 #[tokio::test]
 async fn ingest_counts_duplicates_and_rejections() {
-    let s = services();
+    let s = services().await;
     let mut ingest = s.intake.begin_ingest();
     ingest.add_message(vec![post("1", "premier #appel"), post("2", "deuxième"), post("1", "premier #appel")]).unwrap();
     ingest.add_message(vec![PostSubmission { text: String::new(), ..post("3", "") }]).unwrap();
@@ -134,7 +138,7 @@ async fn ingest_counts_duplicates_and_rejections() {
 
 #[tokio::test]
 async fn oversized_streams_fail_whole() {
-    let s = services();
+    let s = services().await;
     let mut ingest = s.intake.begin_ingest();
     assert!(matches!(
         ingest.add_message((0..4).map(|i| post(&i.to_string(), "x")).collect()),
@@ -152,7 +156,7 @@ async fn oversized_streams_fail_whole() {
 
 #[tokio::test]
 async fn search_pages_follow_their_query() {
-    let s = services();
+    let s = services().await;
     let mut ingest = s.intake.begin_ingest();
     ingest.add_message((0..3).map(|i| post(&i.to_string(), "appel")).collect()).unwrap();
     ingest.finish().await.unwrap();
@@ -168,7 +172,7 @@ async fn search_pages_follow_their_query() {
 
 #[tokio::test]
 async fn documents_are_categorized_and_searchable_by_category() {
-    let s = services();
+    let s = services().await;
     let tip = TipSubmission {
         text: "Un nouveau numéro de Dabiq circule, ils disent : nous allons égorger".into(),
         ..TipSubmission::default()
@@ -186,4 +190,61 @@ async fn documents_are_categorized_and_searchable_by_category() {
         s.query.search(unknown).await.unwrap_err().to_string(),
         "categories[0] must be one of propaganda, recruitment, weapons_instructions, financing, threat"
     );
+}
+
+#[tokio::test]
+async fn a_handle_named_in_a_tip_after_a_suspension_is_proposed_as_a_successor() {
+    let s = services().await;
+    let reference =
+        |handle: &str| AccountRef { platform: "telegram".into(), handle: handle.into(), ..AccountRef::default() };
+    s.tracking
+        .record_snapshot(SnapshotSubmission {
+            account: reference("abu_exemple"),
+            display_name: "Abu Exemple".into(),
+            bio: String::new(),
+            avatar_sha256: String::new(),
+            observed_at: None,
+            changed_by: "crawler-example".into(),
+        })
+        .await
+        .unwrap();
+    let mut watch = s.tracking.watch_alerts("").await.unwrap();
+    s.tracking
+        .update_status(StatusUpdate {
+            account: AccountChoice::Ref(reference("abu_exemple")),
+            status: AccountStatus::Suspended,
+            reported_to: String::new(),
+            at: None,
+            changed_by: "platform-example".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    s.intake
+        .submit_tip(TipSubmission {
+            text: "Il est revenu sur Telegram sous le nom @abu_exemple_2".into(),
+            language_hint: String::new(),
+            urls: vec![],
+        })
+        .await
+        .unwrap();
+    let alert = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(alert.successor.predecessor.handle.as_deref(), Some("abu_exemple"));
+    assert_eq!(alert.successor.account.handle.as_deref(), Some("abu_exemple_2"));
+
+    // The same account named again raises nothing new.
+    s.intake
+        .submit_tip(TipSubmission {
+            text: "Encore @abu_exemple_2 sur Telegram".into(),
+            language_hint: String::new(),
+            urls: vec![],
+        })
+        .await
+        .unwrap();
+    let history = s.tracking.account(AccountChoice::Ref(reference("abu_exemple")), 0).await.unwrap();
+    assert_eq!(history.successors.len(), 1, "one proposal for the pair");
+    assert_eq!(history.account.status, AccountStatus::Suspended);
+    // At shutdown a watch ends rather than waiting for more.
+    s.tracking.stop_watches();
+    assert!(watch.next().await.unwrap().is_none());
 }

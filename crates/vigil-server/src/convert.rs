@@ -6,8 +6,9 @@ use tonic::Status;
 use vigil_proto::v1 as pb;
 use vigil_proto::{prost_types, tonic};
 use vigil_query::{
-    AccountMatchReason, AccountRecord, AccountRef, Category, CategoryMatch, ContentMatches, DocumentKind,
-    DocumentSummary, IndicatorKind, IndicatorReport, Language, SearchOrder, TipStatus,
+    AccountChoice, AccountEvent, AccountEventKind, AccountMatchReason, AccountRecord, AccountRef, AccountStatus,
+    AlertRecord, Category, CategoryMatch, ContentMatches, DocumentKind, DocumentSummary, IndicatorKind,
+    IndicatorReport, Language, SearchOrder, SuccessorRecord, SuccessorState, TipStatus, resume_token,
 };
 
 use crate::status::invalid_field;
@@ -158,6 +159,103 @@ pub fn account(record: AccountRecord) -> pb::Account {
         first_seen: timestamp(record.first_seen),
         last_seen: timestamp(record.last_seen),
         document_count: record.document_count,
+        status: wire_account_status(record.status),
+        status_changed_at: timestamp(record.status_changed_at),
+        display_name: record.display_name.unwrap_or_default(),
+        avatar_sha256: record.avatar_sha256.unwrap_or_default(),
+    }
+}
+
+pub fn wire_account_status(status: AccountStatus) -> i32 {
+    let wire = match status {
+        AccountStatus::Active => pb::AccountStatus::Active,
+        AccountStatus::Reported => pb::AccountStatus::Reported,
+        AccountStatus::Suspended => pb::AccountStatus::Suspended,
+        AccountStatus::Reappeared => pb::AccountStatus::Reappeared,
+    };
+    wire as i32
+}
+
+pub fn account_status_of(field: &str, value: i32) -> Result<AccountStatus, Status> {
+    use pb::AccountStatus as Wire;
+    match Wire::try_from(value) {
+        Ok(Wire::Unspecified) => Err(invalid_field(field, "is required")),
+        Ok(Wire::Active) => Ok(AccountStatus::Active),
+        Ok(Wire::Reported) => Ok(AccountStatus::Reported),
+        Ok(Wire::Suspended) => Ok(AccountStatus::Suspended),
+        Ok(Wire::Reappeared) => Ok(AccountStatus::Reappeared),
+        Err(_) => Err(invalid_field(field, format!("has unknown value {value}"))),
+    }
+}
+
+/// The account a selector names; `field` is the selector's own name.
+pub fn account_choice(field: &str, selector: Option<pb::AccountSelector>) -> Result<AccountChoice, Status> {
+    use pb::account_selector::Selector;
+    match selector.and_then(|s| s.selector) {
+        Some(Selector::AccountId(id)) => Ok(AccountChoice::Id(id)),
+        Some(Selector::Ref(reference)) => Ok(AccountChoice::Ref(account_ref(Some(reference)).unwrap_or_default())),
+        None => Err(invalid_field(field, "is required: give an account_id or a ref")),
+    }
+}
+
+pub fn account_event(event: AccountEvent) -> pb::AccountEvent {
+    use pb::account_event::Kind;
+    let kind = match event.kind {
+        AccountEventKind::FirstSeen => Kind::FirstSeen,
+        AccountEventKind::StatusChanged => Kind::StatusChanged,
+        AccountEventKind::ProfileSnapshot => Kind::ProfileSnapshot,
+        AccountEventKind::SuccessorProposed => Kind::SuccessorProposed,
+        AccountEventKind::SuccessorConfirmed => Kind::SuccessorConfirmed,
+        AccountEventKind::SuccessorRejected => Kind::SuccessorRejected,
+    };
+    pb::AccountEvent {
+        event_id: event.id.to_string(),
+        kind: kind as i32,
+        at: timestamp(event.at),
+        changed_by: event.changed_by,
+        status: event.status.map_or(0, wire_account_status),
+        reported_to: event.reported_to.unwrap_or_default(),
+        snapshot: event.snapshot.map(|snapshot| pb::ProfileSnapshot {
+            display_name: snapshot.display_name.unwrap_or_default(),
+            bio: snapshot.bio.unwrap_or_default(),
+            avatar_sha256: snapshot.avatar_sha256.unwrap_or_default(),
+            links: snapshot
+                .links
+                .into_iter()
+                .map(|link| pb::IndicatorRef { kind: wire_indicator_kind(link.kind), value: link.value })
+                .collect(),
+        }),
+        related_account_id: event.related_account_id.map(|id| id.to_string()).unwrap_or_default(),
+        note: event.note.unwrap_or_default(),
+    }
+}
+
+pub fn successor(record: SuccessorRecord) -> pb::Successor {
+    let state = match record.state {
+        SuccessorState::Pending => pb::SuccessorState::Pending,
+        SuccessorState::Confirmed => pb::SuccessorState::Confirmed,
+        SuccessorState::Rejected => pb::SuccessorState::Rejected,
+    };
+    pb::Successor {
+        successor_id: record.id.to_string(),
+        account: Some(account(record.account)),
+        predecessor: Some(account(record.predecessor)),
+        score: record.score,
+        evidence: record.evidence,
+        explanation: record.explanation,
+        state: state as i32,
+        found_at: timestamp(record.found_at),
+        reviewed_by: record.reviewed_by.unwrap_or_default(),
+        reviewed_at: record.reviewed_at.and_then(timestamp),
+    }
+}
+
+pub fn alert(record: AlertRecord) -> pb::Alert {
+    pb::Alert {
+        alert_id: record.id.to_string(),
+        resume_token: resume_token(&record),
+        raised_at: timestamp(record.raised_at),
+        detail: Some(pb::alert::Detail::Successor(successor(record.successor))),
     }
 }
 

@@ -234,12 +234,12 @@ mod tests {
 
     #[test]
     fn json_lines_and_plain_text() {
-        let input = "{\"id\": \"a\", \"text\": \"voir hxxps://exemple[.]org\"}\nsuivez @example_user\nDabiq sur Telegram @canal_exemple\n";
+        let input = "{\"id\": \"a\", \"text\": \"voir hxxps://example[.]org\"}\nsuivez @example_user\nDabiq sur Telegram @canal_exemple\n";
         let lines = extract_lines(input, 1);
         assert_eq!(lines[0]["id"], "a");
         assert_eq!(
             lines[0]["indicators"][0],
-            json!({"kind": "url", "value": "https://exemple.org/", "start": 5, "end": 26})
+            json!({"kind": "url", "value": "https://example.org/", "start": 5, "end": 26})
         );
         assert_eq!(lines[1]["id"], 2);
         assert_eq!(lines[1]["indicators"][0]["value"], "example_user");
@@ -251,7 +251,7 @@ mod tests {
     #[test]
     fn many_threads_keep_the_input_order() {
         let input: String =
-            (0..500).map(|n| format!("{{\"id\": {n}, \"text\": \"#tag{n} exemple{n}[.]org\"}}\n")).collect();
+            (0..500).map(|n| format!("{{\"id\": {n}, \"text\": \"#tag{n} site{n}.example[.]org\"}}\n")).collect();
         let one = extract_lines(&input, 1);
         let four = extract_lines(&input, 4);
         assert_eq!(one.len(), 500);

@@ -5,19 +5,24 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 use tokio_stream::StreamExt;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
-use vigil_query::{ContentCheck, Intake, Lexicon, Limits, PostSubmission, Query, SearchRequest, TipSubmission};
+use vigil_query::{
+    ContentCheck, Intake, Lexicon, Limits, ListAccounts, PostSubmission, Query, ReviewSubmission, SearchRequest,
+    SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
+};
 
 use crate::convert;
-use crate::status::{oversized_message_status, status_of_query_error};
+use crate::status::{invalid_field, oversized_message_status, status_of_query_error};
 
 /// The domain services, available once storage is open and migrated.
 #[derive(Clone, Debug)]
 pub struct Services {
     pub intake: Intake,
     pub query: Query,
+    pub tracking: Tracking,
     pub lexicon: Arc<Lexicon>,
     pub limits: Limits,
     pub max_message_bytes: usize,
@@ -31,6 +36,10 @@ pub struct ReadyServices(Arc<OnceCell<Services>>);
 impl ReadyServices {
     pub fn set(&self, services: Services) {
         let _ = self.0.set(services);
+    }
+
+    pub fn ready(&self) -> Option<&Services> {
+        self.0.get()
     }
 
     fn get(&self) -> Result<&Services, Status> {
@@ -217,5 +226,149 @@ impl pb::query_server::Query for QueryAdapter {
         };
         let matches = self.0.get()?.query.check_content(check).await.map_err(status_of_query_error)?;
         Ok(Response::new(convert::content_matches(matches)))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TrackingAdapter(pub ReadyServices);
+
+/// Alerts queued per watcher between the domain service and the socket.
+const ALERT_QUEUE: usize = 64;
+
+#[tonic::async_trait]
+impl pb::tracking_server::Tracking for TrackingAdapter {
+    async fn get_account(
+        &self,
+        request: Request<pb::GetAccountRequest>,
+    ) -> Result<Response<pb::GetAccountResponse>, Status> {
+        let request = request.into_inner();
+        let account = convert::account_choice("account", request.account)?;
+        let history =
+            self.0.get()?.tracking.account(account, request.max_events).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::GetAccountResponse {
+            account: Some(convert::account(history.account)),
+            events: history.events.into_iter().map(convert::account_event).collect(),
+            successors: history.successors.into_iter().map(convert::successor).collect(),
+            predecessors: history.predecessors.into_iter().map(convert::successor).collect(),
+        }))
+    }
+
+    async fn list_accounts(
+        &self,
+        request: Request<pb::ListAccountsRequest>,
+    ) -> Result<Response<pb::ListAccountsResponse>, Status> {
+        let request = request.into_inner();
+        let statuses = request
+            .statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| convert::account_status_of(&format!("statuses[{i}]"), *status))
+            .collect::<Result<Vec<_>, Status>>()?;
+        let list = ListAccounts {
+            statuses,
+            platform: request.platform,
+            page_size: request.page_size,
+            page_token: request.page_token,
+        };
+        let page = self.0.get()?.tracking.list_accounts(list).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::ListAccountsResponse {
+            accounts: page.accounts.into_iter().map(convert::account).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn update_account_status(
+        &self,
+        request: Request<pb::UpdateAccountStatusRequest>,
+    ) -> Result<Response<pb::UpdateAccountStatusResponse>, Status> {
+        let request = request.into_inner();
+        let update = StatusUpdate {
+            account: convert::account_choice("account", request.account)?,
+            status: convert::account_status_of("status", request.status)?,
+            reported_to: request.reported_to,
+            at: convert::seconds_of("at", request.at.as_ref())?,
+            changed_by: request.changed_by,
+            note: request.note,
+        };
+        let (account, event) = self.0.get()?.tracking.update_status(update).await.map_err(status_of_query_error)?;
+        tracing::info!(account_id = account.id, status = account.status.as_str(), "account status changed");
+        Ok(Response::new(pb::UpdateAccountStatusResponse {
+            account: Some(convert::account(account)),
+            event: Some(convert::account_event(event)),
+        }))
+    }
+
+    async fn record_profile_snapshot(
+        &self,
+        request: Request<pb::RecordProfileSnapshotRequest>,
+    ) -> Result<Response<pb::RecordProfileSnapshotResponse>, Status> {
+        let request = request.into_inner();
+        let snapshot = SnapshotSubmission {
+            account: convert::account_ref(request.account).unwrap_or_default(),
+            display_name: request.display_name,
+            bio: request.bio,
+            avatar_sha256: request.avatar_sha256,
+            observed_at: convert::seconds_of("observed_at", request.observed_at.as_ref())?,
+            changed_by: request.changed_by,
+        };
+        let outcome = self.0.get()?.tracking.record_snapshot(snapshot).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::RecordProfileSnapshotResponse {
+            account: Some(convert::account(outcome.account)),
+            first_seen: outcome.first_seen,
+            successors: outcome.successors.into_iter().map(convert::successor).collect(),
+        }))
+    }
+
+    async fn review_successor(
+        &self,
+        request: Request<pb::ReviewSuccessorRequest>,
+    ) -> Result<Response<pb::ReviewSuccessorResponse>, Status> {
+        use pb::review_successor_request::Decision;
+        let request = request.into_inner();
+        let confirm = match Decision::try_from(request.decision) {
+            Ok(Decision::Confirm) => true,
+            Ok(Decision::Reject) => false,
+            Ok(Decision::Unspecified) => return Err(invalid_field("decision", "is required: CONFIRM or REJECT")),
+            Err(_) => return Err(invalid_field("decision", format!("has unknown value {}", request.decision))),
+        };
+        let review = ReviewSubmission {
+            successor_id: request.successor_id,
+            confirm,
+            reviewed_by: request.reviewed_by,
+            note: request.note,
+        };
+        let successor = self.0.get()?.tracking.review_successor(review).await.map_err(status_of_query_error)?;
+        tracing::info!(successor_id = successor.id, state = successor.state.as_str(), "successor reviewed");
+        Ok(Response::new(pb::ReviewSuccessorResponse { successor: Some(convert::successor(successor)) }))
+    }
+
+    type WatchAlertsStream = ReceiverStream<Result<pb::Alert, Status>>;
+
+    async fn watch_alerts(
+        &self,
+        request: Request<pb::WatchAlertsRequest>,
+    ) -> Result<Response<Self::WatchAlertsStream>, Status> {
+        let token = request.into_inner().resume_token;
+        let mut watch = self.0.get()?.tracking.watch_alerts(&token).await.map_err(status_of_query_error)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(ALERT_QUEUE);
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    next = watch.next() => next,
+                    // The client went away: stop reading alerts for it.
+                    () = sender.closed() => return,
+                };
+                let item = match next {
+                    Ok(Some(alert)) => Ok(convert::alert(alert)),
+                    Ok(None) => return,
+                    Err(error) => Err(status_of_query_error(error)),
+                };
+                let failed = item.is_err();
+                if sender.send(item).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
     }
 }

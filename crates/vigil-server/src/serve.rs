@@ -13,11 +13,11 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
-use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query};
+use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
 use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
 
 use crate::config::ServeConfig;
-use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services};
+use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services, TrackingAdapter};
 use crate::message_size::OversizedMessageLayer;
 
 #[derive(Debug, Error)]
@@ -36,10 +36,12 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("storage task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("cannot load tracked accounts: {0}")]
+    Tracking(String),
 }
 
 /// The gRPC service names health reports on, besides the whole server ("").
-const SERVICE_NAMES: [&str; 3] = ["vigil.v1.Intake", "vigil.v1.Extraction", "vigil.v1.Query"];
+const SERVICE_NAMES: [&str; 4] = ["vigil.v1.Intake", "vigil.v1.Extraction", "vigil.v1.Query", "vigil.v1.Tracking"];
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
 /// requests finish and closes storage cleanly.
@@ -84,6 +86,10 @@ pub async fn run(
         )
         .add_service(
             pb::query_server::QueryServer::new(QueryAdapter(services.clone())).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::tracking_server::TrackingServer::new(TrackingAdapter(services.clone()))
+                .max_decoding_message_size(limit),
         );
 
     // Serve at once, health NOT_SERVING, while storage opens beside it; a
@@ -91,11 +97,16 @@ pub async fn run(
     let open_failed = Arc::new(Notify::new());
     let stopping = Arc::new(Notify::new());
     let stop = {
-        let (open_failed, stopping) = (Arc::clone(&open_failed), Arc::clone(&stopping));
+        let (open_failed, stopping, services) = (Arc::clone(&open_failed), Arc::clone(&stopping), services.clone());
         async move {
             tokio::select! {
                 () = shutdown => tracing::info!("shutting down: no new requests, finishing those in flight"),
                 () = open_failed.notified() => {}
+            }
+            // Alert streams never finish on their own: end them, or every
+            // shutdown would wait out the grace period.
+            if let Some(services) = services.ready() {
+                services.tracking.stop_watches();
             }
             stopping.notify_one();
         }
@@ -125,14 +136,22 @@ pub async fn run(
             }
         };
         let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let tracking = match Tracking::open(Arc::clone(&shared), TrackingSettings::default()).await {
+            Ok(tracking) => tracking,
+            Err(error) => {
+                open_failed.notify_one();
+                return Err(ServeError::Tracking(error.to_string()));
+            }
+        };
         let settings = IntakeSettings {
             limits: config.limits.clone(),
             lexicon: Arc::clone(&lexicon),
             tip_status_floor: config.tip_status_floor,
         };
         services.set(Services {
-            intake: Intake::new(Arc::clone(&shared), settings),
+            intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
+            tracking,
             lexicon: Arc::clone(&lexicon),
             limits: config.limits.clone(),
             max_message_bytes: limit,

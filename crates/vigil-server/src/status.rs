@@ -10,6 +10,7 @@ pub fn status_of_query_error(error: QueryError) -> Status {
         QueryError::Invalid { .. } => Status::invalid_argument(error.to_string()),
         QueryError::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
         QueryError::NotFound(_) => Status::not_found(error.to_string()),
+        QueryError::Conflict { .. } => Status::failed_precondition(error.to_string()),
         QueryError::Store(store) => status_of_store_error(store),
     }
 }
@@ -52,6 +53,10 @@ mod tests {
         check(QueryError::Invalid { field: "text".into(), reason: "is empty".into() }, Code::InvalidArgument);
         check(QueryError::TooLarge { field: "posts".into(), reason: "over".into() }, Code::ResourceExhausted);
         check(QueryError::NotFound("x".into()), Code::NotFound);
+        check(
+            QueryError::Conflict { field: "successor_id".into(), reason: "reviewed".into() },
+            Code::FailedPrecondition,
+        );
         check(QueryError::Store(StoreError::Unavailable("disk full".into())), Code::Unavailable);
         check(QueryError::Store(StoreError::Worker("gone".into())), Code::Internal);
         let status = status_of_query_error(QueryError::Invalid { field: "text".into(), reason: "is empty".into() });

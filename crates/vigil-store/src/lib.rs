@@ -21,7 +21,7 @@ pub use vigil_extract::{IndicatorKind, Span};
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a tip and what was extracted from it.
-    async fn insert_tip(&self, tip: NewTip) -> Result<DocumentId, StoreError>;
+    async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError>;
 
     /// The state of the tip whose receipt code hashes to `receipt_hash`.
     async fn tip_state(&self, receipt_hash: [u8; 32]) -> Result<Option<TipState>, StoreError>;
@@ -29,7 +29,7 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Stores posts in one transaction. A post whose (platform, platform post
     /// id) is already stored, or earlier in `posts`, is a duplicate and
     /// changes nothing. Outcomes are in the order of `posts`.
-    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<Vec<PostOutcome>, StoreError>;
+    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError>;
 
     /// One indicator with its most recent documents and the accounts in them.
     async fn indicator_report(
@@ -51,4 +51,53 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Documents matching a full-text query and filters.
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError>;
+
+    /// An account with its newest `max_events` events and its successor
+    /// links; `None` when there is no such account.
+    async fn account_history(
+        &self,
+        account: AccountSelector,
+        max_events: usize,
+    ) -> Result<Option<AccountHistory>, StoreError>;
+
+    /// Accounts passing `filter`, by id.
+    async fn list_accounts(&self, filter: AccountFilter) -> Result<Vec<AccountRecord>, StoreError>;
+
+    /// Sets an account's status and records the change in its history, in
+    /// one transaction; `None` when there is no such account.
+    async fn change_account_status(
+        &self,
+        change: StatusChange,
+    ) -> Result<Option<(AccountRecord, AccountEvent)>, StoreError>;
+
+    /// Stores a profile snapshot as the account's current profile and in its
+    /// history, creating the account when it is new.
+    async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError>;
+
+    /// Accounts as successor detection sees them, with what they posted
+    /// since `posted_since` (at most `max_posted` each); all when `ids` is
+    /// `None`.
+    async fn tracked_accounts(
+        &self,
+        ids: Option<Vec<AccountId>>,
+        posted_since: UnixSeconds,
+        max_posted: usize,
+    ) -> Result<Vec<TrackedAccount>, StoreError>;
+
+    /// Every (predecessor, account) pair ever proposed as a successor.
+    async fn proposed_successor_pairs(&self) -> Result<Vec<(AccountId, AccountId)>, StoreError>;
+
+    /// Stores the proposals not made before, each with its history events
+    /// and an alert, in one transaction; the alerts raised, in order.
+    async fn propose_successors(&self, proposals: Vec<NewSuccessor>) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// An analyst's decision on a pending successor; confirming one makes
+    /// its predecessor `reappeared`.
+    async fn review_successor(&self, review: SuccessorReview) -> Result<ReviewOutcome, StoreError>;
+
+    /// Up to `limit` alerts raised after alert `after`, oldest first.
+    async fn alerts_after(&self, after: AlertId, limit: usize) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// The id of the newest alert; 0 when none was raised.
+    async fn last_alert_id(&self) -> Result<AlertId, StoreError>;
 }

@@ -90,6 +90,71 @@ const STEPS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX document_category_by_category ON document_category (category, document_id);
     "#,
+    // 3: tracking: account status and profile, account history, successor
+    // proposals and the alerts raised for them.
+    r#"
+    ALTER TABLE account ADD COLUMN status TEXT NOT NULL DEFAULT 'active'
+        CHECK (status IN ('active', 'reported', 'suspended', 'reappeared'));
+    ALTER TABLE account ADD COLUMN status_changed_at INTEGER;
+    ALTER TABLE account ADD COLUMN display_name TEXT;
+    ALTER TABLE account ADD COLUMN bio TEXT;
+    ALTER TABLE account ADD COLUMN avatar_sha256 TEXT;
+    UPDATE account SET status_changed_at = first_seen;
+    CREATE INDEX account_by_status ON account (status, id);
+    CREATE INDEX account_by_avatar ON account (avatar_sha256) WHERE avatar_sha256 IS NOT NULL;
+
+    -- What the latest profile snapshot links to, as indicators.
+    CREATE TABLE account_link (
+        account_id INTEGER NOT NULL REFERENCES account (id),
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (account_id, kind, value)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE account_event (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account (id),
+        kind TEXT NOT NULL CHECK (kind IN ('first_seen', 'status_changed', 'profile_snapshot',
+            'successor_proposed', 'successor_confirmed', 'successor_rejected')),
+        at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL,
+        status TEXT,
+        reported_to TEXT,
+        -- A profile snapshot; links one per line as kind, tab, value.
+        display_name TEXT,
+        bio TEXT,
+        avatar_sha256 TEXT,
+        links TEXT,
+        related_account_id INTEGER REFERENCES account (id),
+        note TEXT
+    );
+    CREATE INDEX account_event_by_account ON account_event (account_id, id DESC);
+    -- Existing accounts get the event they would have had.
+    INSERT INTO account_event (account_id, kind, at, changed_by) SELECT id, 'first_seen', first_seen, 'vigil' FROM account;
+
+    CREATE TABLE successor (
+        id INTEGER PRIMARY KEY,
+        account_id INTEGER NOT NULL REFERENCES account (id),
+        predecessor_id INTEGER NOT NULL REFERENCES account (id),
+        score REAL NOT NULL,
+        -- One piece of evidence per line.
+        evidence TEXT NOT NULL,
+        explanation TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('pending', 'confirmed', 'rejected')),
+        found_at INTEGER NOT NULL,
+        reviewed_by TEXT,
+        reviewed_at INTEGER,
+        UNIQUE (account_id, predecessor_id),
+        CHECK (account_id <> predecessor_id)
+    );
+    CREATE INDEX successor_by_predecessor ON successor (predecessor_id);
+
+    CREATE TABLE alert (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        raised_at INTEGER NOT NULL,
+        successor_id INTEGER NOT NULL REFERENCES successor (id)
+    );
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -133,6 +133,11 @@ pub struct AccountRecord {
     pub last_seen: UnixSeconds,
     /// Documents the account authored or was named in.
     pub document_count: u64,
+    pub status: AccountStatus,
+    pub status_changed_at: UnixSeconds,
+    /// From the latest profile snapshot.
+    pub display_name: Option<String>,
+    pub avatar_sha256: Option<String>,
 }
 
 /// What [`crate::Store::known`] finds: the known indicators in no
@@ -198,4 +203,253 @@ pub struct SearchQuery {
 pub struct SearchHit {
     pub document: DocumentSummary,
     pub snippet: String,
+}
+
+/// What [`crate::Store::insert_tip`] stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TipStored {
+    pub document: DocumentId,
+    /// Accounts the tip named that vigil had never seen.
+    pub first_seen_accounts: Vec<AccountId>,
+}
+
+/// What [`crate::Store::insert_posts`] stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PostsStored {
+    /// In the order of the posts given.
+    pub outcomes: Vec<PostOutcome>,
+    /// Authors and mentioned accounts that vigil had never seen.
+    pub first_seen_accounts: Vec<AccountId>,
+    /// The authors of the posts stored, each once.
+    pub authors: Vec<AccountId>,
+}
+
+/// Where an account stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountStatus {
+    Active,
+    Reported,
+    Suspended,
+    Reappeared,
+}
+
+impl AccountStatus {
+    pub const ALL: [AccountStatus; 4] =
+        [AccountStatus::Active, AccountStatus::Reported, AccountStatus::Suspended, AccountStatus::Reappeared];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Reported => "reported",
+            AccountStatus::Suspended => "suspended",
+            AccountStatus::Reappeared => "reappeared",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<AccountStatus> {
+        AccountStatus::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+/// A stored account, by vigil's id or as a caller names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccountSelector {
+    Id(AccountId),
+    Key(AccountKey),
+}
+
+/// What a profile showed when a crawler saw it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileSnapshot {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_sha256: Option<String>,
+    /// Links, channels and wallets in the bio, normalized.
+    pub links: Vec<IndicatorKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewProfileSnapshot {
+    pub account: AccountKey,
+    pub snapshot: ProfileSnapshot,
+    pub observed_at: UnixSeconds,
+    pub changed_by: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotStored {
+    pub account: AccountRecord,
+    /// True when the snapshot is how vigil first learned of the account.
+    pub first_seen: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatusChange {
+    pub account: AccountSelector,
+    pub status: AccountStatus,
+    pub reported_to: Option<String>,
+    pub at: UnixSeconds,
+    pub changed_by: String,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AccountEventKind {
+    FirstSeen,
+    StatusChanged,
+    ProfileSnapshot,
+    SuccessorProposed,
+    SuccessorConfirmed,
+    SuccessorRejected,
+}
+
+impl AccountEventKind {
+    const ALL: [AccountEventKind; 6] = [
+        AccountEventKind::FirstSeen,
+        AccountEventKind::StatusChanged,
+        AccountEventKind::ProfileSnapshot,
+        AccountEventKind::SuccessorProposed,
+        AccountEventKind::SuccessorConfirmed,
+        AccountEventKind::SuccessorRejected,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountEventKind::FirstSeen => "first_seen",
+            AccountEventKind::StatusChanged => "status_changed",
+            AccountEventKind::ProfileSnapshot => "profile_snapshot",
+            AccountEventKind::SuccessorProposed => "successor_proposed",
+            AccountEventKind::SuccessorConfirmed => "successor_confirmed",
+            AccountEventKind::SuccessorRejected => "successor_rejected",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<AccountEventKind> {
+        AccountEventKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
+/// One change in an account's history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountEvent {
+    pub id: i64,
+    pub account_id: AccountId,
+    pub kind: AccountEventKind,
+    pub at: UnixSeconds,
+    pub changed_by: String,
+    /// Status changes: the new status, and for `reported`, to whom.
+    pub status: Option<AccountStatus>,
+    pub reported_to: Option<String>,
+    pub snapshot: Option<ProfileSnapshot>,
+    /// Successor events: the other account of the pair.
+    pub related_account_id: Option<AccountId>,
+    pub note: Option<String>,
+}
+
+/// An account with its history and successor links, newest events first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccountHistory {
+    pub account: AccountRecord,
+    pub events: Vec<AccountEvent>,
+    /// Pairs where this account is the predecessor.
+    pub successors: Vec<SuccessorRecord>,
+    /// Pairs where this account is the new one.
+    pub predecessors: Vec<SuccessorRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountFilter {
+    /// All statuses when empty.
+    pub statuses: Vec<AccountStatus>,
+    pub platform: Option<String>,
+    /// Accounts with a greater id only: where the previous page ended.
+    pub after: Option<AccountId>,
+    pub limit: usize,
+}
+
+/// An account as successor detection sees it: its record, what its
+/// profile links to, and what it posted lately.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrackedAccount {
+    pub record: AccountRecord,
+    pub links: Vec<IndicatorKey>,
+    /// Indicators in documents the account authored, with when.
+    pub posted: Vec<(IndicatorKey, UnixSeconds)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SuccessorState {
+    Pending,
+    Confirmed,
+    Rejected,
+}
+
+impl SuccessorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuccessorState::Pending => "pending",
+            SuccessorState::Confirmed => "confirmed",
+            SuccessorState::Rejected => "rejected",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SuccessorState> {
+        [SuccessorState::Pending, SuccessorState::Confirmed, SuccessorState::Rejected]
+            .into_iter()
+            .find(|state| state.as_str() == name)
+    }
+}
+
+pub type SuccessorId = i64;
+pub type AlertId = i64;
+
+/// A probable re-creation found by successor detection.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewSuccessor {
+    pub account: AccountId,
+    pub predecessor: AccountId,
+    pub score: f64,
+    pub evidence: Vec<String>,
+    pub explanation: String,
+    pub found_at: UnixSeconds,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct SuccessorRecord {
+    pub id: SuccessorId,
+    pub account: AccountRecord,
+    pub predecessor: AccountRecord,
+    pub score: f64,
+    pub evidence: Vec<String>,
+    pub explanation: String,
+    pub state: SuccessorState,
+    pub found_at: UnixSeconds,
+    pub reviewed_by: Option<String>,
+    pub reviewed_at: Option<UnixSeconds>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SuccessorReview {
+    pub successor: SuccessorId,
+    /// True to confirm, false to reject.
+    pub confirm: bool,
+    pub reviewed_by: String,
+    pub note: Option<String>,
+    pub at: UnixSeconds,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ReviewOutcome {
+    Reviewed(SuccessorRecord),
+    NotFound,
+    /// Already confirmed or rejected: a decision is not taken twice.
+    AlreadyReviewed(SuccessorRecord),
+}
+
+/// An alert for analysts; its id orders alerts and resumes a watch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRecord {
+    pub id: AlertId,
+    pub raised_at: UnixSeconds,
+    pub successor: SuccessorRecord,
 }

@@ -15,6 +15,8 @@ use crate::migrations;
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 
+mod tracking;
+
 /// How to open a [`SqliteStore`].
 #[derive(Clone, Debug)]
 pub struct SqliteOptions {
@@ -126,14 +128,16 @@ async fn run_blocking<T: Send + 'static>(
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn insert_tip(&self, tip: NewTip) -> Result<DocumentId, StoreError> {
+    async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
         self.write(move |tx| {
-            let id = insert_document(tx, &tip.document)?.expect("a tip has no post key, so it is never a duplicate");
+            let mut first_seen_accounts = Vec::new();
+            let id = insert_document(tx, &tip.document, &mut first_seen_accounts)?
+                .expect("a tip has no post key, so it is never a duplicate");
             tx.execute(
                 "INSERT INTO tip (document_id, receipt_hash, status) VALUES (?1, ?2, 'received')",
                 params![id, &tip.receipt_hash[..]],
             )?;
-            Ok(id)
+            Ok(TipStored { document: id, first_seen_accounts })
         })
         .await
     }
@@ -157,8 +161,9 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<Vec<PostOutcome>, StoreError> {
+    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
         self.write(move |tx| {
+            let mut first_seen_accounts = Vec::new();
             let mut find_existing = tx.prepare_cached(
                 "SELECT id FROM document WHERE kind = 'post' AND platform = ?1 AND platform_post_id = ?2",
             )?;
@@ -170,11 +175,22 @@ impl Store for SqliteStore {
                 outcomes.push(match existing {
                     Some(id) => PostOutcome::Duplicate(id),
                     None => PostOutcome::Stored(
-                        insert_document(tx, post)?.expect("the post key was checked free in this transaction"),
+                        insert_document(tx, post, &mut first_seen_accounts)?
+                            .expect("the post key was checked free in this transaction"),
                     ),
                 });
             }
-            Ok(outcomes)
+            let (mut authors, mut seen) = (Vec::new(), HashSet::new());
+            let mut author_of = tx.prepare_cached("SELECT author_account_id FROM document WHERE id = ?1")?;
+            for outcome in &outcomes {
+                if let PostOutcome::Stored(id) = outcome
+                    && let Some(author) = author_of.query_row(params![id], |row| row.get::<_, Option<AccountId>>(0))?
+                    && seen.insert(author)
+                {
+                    authors.push(author);
+                }
+            }
+            Ok(PostsStored { outcomes, first_seen_accounts, authors })
         })
         .await
     }
@@ -235,6 +251,58 @@ impl Store for SqliteStore {
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
         self.read(move |tx| search(tx, &query)).await
     }
+
+    async fn account_history(
+        &self,
+        account: AccountSelector,
+        max_events: usize,
+    ) -> Result<Option<AccountHistory>, StoreError> {
+        self.read(move |tx| tracking::history(tx, &account, max_events)).await
+    }
+
+    async fn list_accounts(&self, filter: AccountFilter) -> Result<Vec<AccountRecord>, StoreError> {
+        self.read(move |tx| tracking::list(tx, &filter)).await
+    }
+
+    async fn change_account_status(
+        &self,
+        change: StatusChange,
+    ) -> Result<Option<(AccountRecord, AccountEvent)>, StoreError> {
+        self.write(move |tx| tracking::change_status(tx, &change)).await
+    }
+
+    async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError> {
+        self.write(move |tx| Ok(tracking::record_snapshot(tx, &snapshot)?.0)).await
+    }
+
+    async fn tracked_accounts(
+        &self,
+        ids: Option<Vec<AccountId>>,
+        posted_since: UnixSeconds,
+        max_posted: usize,
+    ) -> Result<Vec<TrackedAccount>, StoreError> {
+        self.read(move |tx| tracking::tracked(tx, ids.as_deref(), posted_since, max_posted)).await
+    }
+
+    async fn proposed_successor_pairs(&self) -> Result<Vec<(AccountId, AccountId)>, StoreError> {
+        self.read(tracking::proposed_pairs).await
+    }
+
+    async fn propose_successors(&self, proposals: Vec<NewSuccessor>) -> Result<Vec<AlertRecord>, StoreError> {
+        self.write(move |tx| tracking::propose(tx, &proposals)).await
+    }
+
+    async fn review_successor(&self, review: SuccessorReview) -> Result<ReviewOutcome, StoreError> {
+        self.write(move |tx| tracking::review(tx, &review)).await
+    }
+
+    async fn alerts_after(&self, after: AlertId, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
+        self.read(move |tx| tracking::alerts_after(tx, after, limit)).await
+    }
+
+    async fn last_alert_id(&self) -> Result<AlertId, StoreError> {
+        self.read(tracking::last_alert_id).await
+    }
 }
 
 fn known_indicators(tx: &Transaction<'_>, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
@@ -287,10 +355,18 @@ fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary
 }
 
 /// Inserts a document with its sightings, accounts and full-text entry.
-/// `None` when a post with the same key is already stored.
-fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Option<DocumentId>, StoreError> {
-    let author_id =
-        document.author.as_ref().map(|author| upsert_account(tx, author, document.observed_at)).transpose()?;
+/// `None` when a post with the same key is already stored. Accounts stored
+/// for the first time are added to `first_seen`.
+fn insert_document(
+    tx: &Transaction<'_>,
+    document: &NewDocument,
+    first_seen: &mut Vec<AccountId>,
+) -> Result<Option<DocumentId>, StoreError> {
+    let author_id = document
+        .author
+        .as_ref()
+        .map(|author| upsert_account(tx, author, document.observed_at, first_seen))
+        .transpose()?;
     let id: Option<DocumentId> = tx
         .prepare_cached(
             "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256, language, observed_at)
@@ -345,12 +421,11 @@ fn insert_document(tx: &Transaction<'_>, document: &NewDocument) -> Result<Optio
     let mut link = tx
         .prepare_cached("INSERT OR IGNORE INTO document_account (document_id, account_id, role) VALUES (?1, ?2, ?3)")?;
     let mut count = tx.prepare_cached("UPDATE account SET document_count = document_count + 1 WHERE id = ?1")?;
-    let mentioned = document
-        .mentioned_accounts
-        .iter()
-        .map(|account| upsert_account(tx, account, document.observed_at).map(|id| (id, "mention")));
-    for linked in author_id.map(|id| Ok((id, "author"))).into_iter().chain(mentioned) {
-        let (account_id, role) = linked?;
+    let mut linked = author_id.map(|id| (id, "author")).into_iter().collect::<Vec<_>>();
+    for account in &document.mentioned_accounts {
+        linked.push((upsert_account(tx, account, document.observed_at, first_seen)?, "mention"));
+    }
+    for (account_id, role) in linked {
         if link.execute(params![id, account_id, role])? == 1 {
             count.execute(params![account_id])?;
         }
@@ -388,7 +463,13 @@ fn find_account(tx: &Transaction<'_>, key: &AccountKey) -> Result<Option<Account
 /// The account's id, creating it or widening its seen range. A handle or
 /// platform id learned for the first time is filled in; one already known
 /// is never overwritten (a rename is a tracking event, not a side effect).
-fn upsert_account(tx: &Transaction<'_>, key: &AccountKey, seen_at: UnixSeconds) -> Result<AccountId, StoreError> {
+/// A new account gets its first event and is added to `first_seen`.
+fn upsert_account(
+    tx: &Transaction<'_>,
+    key: &AccountKey,
+    seen_at: UnixSeconds,
+    first_seen: &mut Vec<AccountId>,
+) -> Result<AccountId, StoreError> {
     if let Some(id) = find_account(tx, key)? {
         tx.prepare_cached(
             "UPDATE account SET
@@ -406,18 +487,24 @@ fn upsert_account(tx: &Transaction<'_>, key: &AccountKey, seen_at: UnixSeconds) 
     }
     let id = tx
         .prepare_cached(
-            "INSERT INTO account (platform, handle, platform_account_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+            "INSERT INTO account (platform, handle, platform_account_id, first_seen, last_seen, status_changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?4, ?4) RETURNING id",
         )?
         .query_row(params![key.platform, key.handle, key.platform_account_id, seen_at], |row| row.get(0))?;
+    tracking::record_event(tx, &tracking::plain_event(id, AccountEventKind::FirstSeen, seen_at, tracking::VIGIL))?;
+    first_seen.push(id);
     Ok(id)
 }
 
 fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, StoreError> {
     Ok(tx
         .prepare_cached(
-            "SELECT id, platform, handle, platform_account_id, first_seen, last_seen, document_count FROM account WHERE id = ?1",
+            "SELECT id, platform, handle, platform_account_id, first_seen, last_seen, document_count,
+                    status, status_changed_at, display_name, avatar_sha256
+             FROM account WHERE id = ?1",
         )?
         .query_row(params![id], |row| {
+            let status: String = row.get(7)?;
             Ok(AccountRecord {
                 id: row.get(0)?,
                 platform: row.get(1)?,
@@ -426,6 +513,10 @@ fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, 
                 first_seen: row.get(4)?,
                 last_seen: row.get(5)?,
                 document_count: row.get::<_, i64>(6)? as u64,
+                status: AccountStatus::from_name(&status).unwrap_or(AccountStatus::Active),
+                status_changed_at: row.get(8)?,
+                display_name: row.get(9)?,
+                avatar_sha256: row.get(10)?,
             })
         })?)
 }

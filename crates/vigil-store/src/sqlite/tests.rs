@@ -62,9 +62,15 @@ async fn posts_are_idempotent_and_counted_once() {
         ])
         .await
         .unwrap();
-    assert!(matches!(outcomes[..], [PostOutcome::Stored(_), PostOutcome::Stored(_), PostOutcome::Duplicate(_)]));
+    assert!(matches!(
+        outcomes.outcomes[..],
+        [PostOutcome::Stored(_), PostOutcome::Stored(_), PostOutcome::Duplicate(_)]
+    ));
+    // The author is new in the first post only.
+    assert_eq!(outcomes.first_seen_accounts.len(), 1);
     let again = store.insert_posts(vec![post("2", "b", 200, vec![url()])]).await.unwrap();
-    assert!(matches!(again[..], [PostOutcome::Duplicate(_)]));
+    assert!(matches!(again.outcomes[..], [PostOutcome::Duplicate(_)]));
+    assert!(again.first_seen_accounts.is_empty());
 
     let report = store.indicator_report(IndicatorKind::Url, "https://example.org/x".into(), 10).await.unwrap().unwrap();
     assert_eq!(
@@ -214,4 +220,121 @@ async fn documents_keep_their_categories_and_search_filters_on_them() {
     categories.sort();
     assert_eq!(categories, vec!["propaganda", "threat"]);
     assert_eq!(store.search(search_all()).await.unwrap().len(), 2);
+}
+
+fn handle_key(handle: &str) -> AccountKey {
+    AccountKey { platform: "telegram".into(), handle: Some(handle.into()), platform_account_id: None }
+}
+
+fn snapshot(handle: &str, display_name: &str, at: UnixSeconds) -> NewProfileSnapshot {
+    NewProfileSnapshot {
+        account: handle_key(handle),
+        snapshot: ProfileSnapshot {
+            display_name: Some(display_name.into()),
+            bio: Some("canal https://example.org/a".into()),
+            avatar_sha256: Some("ab".repeat(32)),
+            links: vec![IndicatorKey { kind: IndicatorKind::Url, value: "https://example.org/a".into() }],
+        },
+        observed_at: at,
+        changed_by: "crawler-example".into(),
+    }
+}
+
+#[tokio::test]
+async fn status_changes_and_snapshots_are_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let first = store.record_profile_snapshot(snapshot("abu_example", "Abu Example", 1_000)).await.unwrap();
+    assert!(first.first_seen);
+    assert_eq!(first.account.display_name.as_deref(), Some("Abu Example"));
+    let again = store.record_profile_snapshot(snapshot("abu_example", "Abu Example 2", 1_100)).await.unwrap();
+    assert!(!again.first_seen);
+    assert_eq!(again.account.id, first.account.id);
+
+    let change = StatusChange {
+        account: AccountSelector::Key(handle_key("abu_example")),
+        status: AccountStatus::Reported,
+        reported_to: Some("telegram".into()),
+        at: 2_000,
+        changed_by: "analyst-a".into(),
+        note: None,
+    };
+    let (account, event) = store.change_account_status(change.clone()).await.unwrap().unwrap();
+    assert_eq!((account.status, account.status_changed_at), (AccountStatus::Reported, 2_000));
+    assert_eq!(event.reported_to.as_deref(), Some("telegram"));
+    let unknown = StatusChange { account: AccountSelector::Key(handle_key("nobody_example")), ..change };
+    assert_eq!(store.change_account_status(unknown).await.unwrap(), None);
+
+    let history = store.account_history(AccountSelector::Id(account.id), 10).await.unwrap().unwrap();
+    let kinds: Vec<_> = history.events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AccountEventKind::StatusChanged,
+            AccountEventKind::ProfileSnapshot,
+            AccountEventKind::ProfileSnapshot,
+            AccountEventKind::FirstSeen
+        ]
+    );
+    let snapshot = history.events[1].snapshot.as_ref().unwrap();
+    assert_eq!(snapshot.display_name.as_deref(), Some("Abu Example 2"));
+    assert_eq!(snapshot.links[0].value, "https://example.org/a");
+    assert_eq!(history.events[1].changed_by, "crawler-example");
+
+    let reported = AccountFilter { statuses: vec![AccountStatus::Reported], platform: None, after: None, limit: 10 };
+    assert_eq!(store.list_accounts(reported.clone()).await.unwrap().len(), 1);
+    let after = AccountFilter { after: Some(account.id), ..reported };
+    assert!(store.list_accounts(after).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn successors_are_proposed_once_reviewed_once_and_alerted_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let old = store.record_profile_snapshot(snapshot("abu_example", "Abu", 1_000)).await.unwrap().account;
+    let new = store.record_profile_snapshot(snapshot("abu_example_2", "Abu", 5_000)).await.unwrap().account;
+    let other = store.record_profile_snapshot(snapshot("abu_example_3", "Abu", 5_100)).await.unwrap().account;
+    let proposal = |account: AccountId| NewSuccessor {
+        account,
+        predecessor: old.id,
+        score: 0.9,
+        evidence: vec!["handle abu_example_2 ~ abu_example".into(), "same avatar".into()],
+        explanation: "handle abu_example_2 ~ abu_example; same avatar".into(),
+        found_at: 5_000,
+    };
+    assert_eq!(store.last_alert_id().await.unwrap(), 0);
+    let alerts = store.propose_successors(vec![proposal(new.id), proposal(new.id), proposal(other.id)]).await.unwrap();
+    assert_eq!(alerts.len(), 2, "a pair is proposed once");
+    assert!(alerts[0].id < alerts[1].id);
+    assert_eq!(alerts[0].successor.evidence.len(), 2);
+    assert!(store.propose_successors(vec![proposal(new.id)]).await.unwrap().is_empty());
+    assert_eq!(store.alerts_after(alerts[0].id, 10).await.unwrap(), alerts[1..]);
+    assert_eq!(store.last_alert_id().await.unwrap(), alerts[1].id);
+    assert_eq!(store.proposed_successor_pairs().await.unwrap().len(), 2);
+
+    let review = |successor, confirm| SuccessorReview {
+        successor,
+        confirm,
+        reviewed_by: "analyst-a".into(),
+        note: None,
+        at: 6_000,
+    };
+    let ReviewOutcome::Reviewed(confirmed) =
+        store.review_successor(review(alerts[0].successor.id, true)).await.unwrap()
+    else {
+        panic!("pending successor is reviewed");
+    };
+    assert_eq!(confirmed.state, SuccessorState::Confirmed);
+    assert_eq!(confirmed.predecessor.status, AccountStatus::Reappeared);
+    assert!(matches!(
+        store.review_successor(review(alerts[0].successor.id, false)).await.unwrap(),
+        ReviewOutcome::AlreadyReviewed(_)
+    ));
+    assert_eq!(store.review_successor(review(9_999, true)).await.unwrap(), ReviewOutcome::NotFound);
+
+    let history = store.account_history(AccountSelector::Id(old.id), 50).await.unwrap().unwrap();
+    assert_eq!(history.successors.len(), 2);
+    assert!(history.events.iter().any(|e| e.kind == AccountEventKind::SuccessorConfirmed));
+    let tracked = store.tracked_accounts(Some(vec![new.id]), 0, 10).await.unwrap();
+    assert_eq!(tracked[0].links.len(), 1);
 }
