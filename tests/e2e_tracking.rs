@@ -250,3 +250,147 @@ async fn unrelated_accounts_raise_nothing_and_bad_requests_name_their_field() {
     assert_eq!(suspended_only.accounts.len(), 1);
     assert!(suspended_only.next_page_token.is_empty());
 }
+
+#[tokio::test]
+async fn actors_group_accounts_and_sites_keep_their_takedown_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let mut tracking = TrackingClient::new(vigil.channel().await);
+    let mut ids = Vec::new();
+    for handle in ["relais_exemple", "relais_exemple_bis", "autre_exemple"] {
+        let mut request = snapshot(handle, "", "");
+        request.avatar_sha256 = String::new();
+        ids.push(tracking.record_profile_snapshot(request).await.unwrap().into_inner().account.unwrap().account_id);
+    }
+    let create = |name: &str, accounts: &[String]| CreateActorRequest {
+        name: name.into(),
+        kind: ActorKind::Outlet as i32,
+        account_ids: accounts.to_vec(),
+        changed_by: "analyst-a".into(),
+        note: String::new(),
+    };
+    let outlet = tracking.create_actor(create("Relais Exemple", &ids[..2])).await.unwrap().into_inner().actor.unwrap();
+    assert_eq!(outlet.account_count, 2);
+    let other = tracking.create_actor(create("Autre", &ids[2..])).await.unwrap().into_inner().actor.unwrap();
+
+    // A request naming an unknown account changes nothing at all.
+    let refused = tracking.create_actor(create("Fantôme", &[ids[0].clone(), "999999".into()])).await.unwrap_err();
+    assert_eq!(refused.code(), Code::NotFound, "{refused:?}");
+    let listed = tracking.list_actors(ListActorsRequest::default()).await.unwrap().into_inner();
+    assert_eq!(listed.actors.len(), 2);
+
+    // Merge, then split one account off again: each step is in the timeline.
+    let merged = tracking
+        .merge_actors(MergeActorsRequest {
+            source_actor_id: other.actor_id.clone(),
+            target_actor_id: outlet.actor_id.clone(),
+            changed_by: "analyst-a".into(),
+            note: "same outlet".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .actor
+        .unwrap();
+    assert_eq!(merged.account_count, 3);
+    let rename_merged = tracking
+        .rename_actor(RenameActorRequest {
+            actor_id: other.actor_id.clone(),
+            name: "x".into(),
+            changed_by: "analyst-a".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(rename_merged.code(), Code::FailedPrecondition, "{rename_merged:?}");
+    let split = tracking
+        .split_actor(SplitActorRequest {
+            actor_id: outlet.actor_id.clone(),
+            account_ids: vec![ids[2].clone()],
+            new_actor_name: "Autre, à part".into(),
+            new_actor_kind: ActorKind::Person as i32,
+            changed_by: "analyst-b".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(split.actor.unwrap().account_count, 2);
+    assert_eq!(split.new_actor.unwrap().account_count, 1);
+    let view = tracking
+        .get_actor(GetActorRequest { actor_id: outlet.actor_id.clone(), max_events: 0 })
+        .await
+        .unwrap()
+        .into_inner();
+    let handles: Vec<&str> = view.accounts.iter().map(|account| account.handle.as_str()).collect();
+    assert_eq!(handles, ["relais_exemple", "relais_exemple_bis"]);
+    let actor_kinds: Vec<i32> = view
+        .timeline
+        .iter()
+        .filter_map(|entry| match &entry.entry {
+            Some(timeline_entry::Entry::ActorEvent(event)) => Some(event.kind),
+            _ => None,
+        })
+        .collect();
+    for kind in [actor_event::Kind::Created, actor_event::Kind::Merged, actor_event::Kind::Split] {
+        assert!(actor_kinds.contains(&(kind as i32)), "{kind:?} missing from {actor_kinds:?}");
+    }
+    assert!(view.timeline.iter().any(|entry| matches!(entry.entry, Some(timeline_entry::Entry::AccountEvent(_)))));
+    assert_eq!(view.accounts[0].actor_id, outlet.actor_id);
+
+    // A site: recorded defanged, a takedown request, then taken down.
+    let site =
+        Some(SiteSelector { selector: Some(site_selector::Selector::Url("hxxps://miroir.example[.]org/v".into())) });
+    let recorded = tracking
+        .record_site(RecordSiteRequest {
+            site: site.clone(),
+            host_abuse_contact: "abuse@example.net".into(),
+            registrar_abuse_contact: String::new(),
+            changed_by: "analyst-a".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(recorded.first_seen);
+    assert_eq!(recorded.site.unwrap().value, "https://miroir.example.org/v");
+    tracking
+        .record_takedown_request(RecordTakedownRequestRequest {
+            site: site.clone(),
+            sent_to: "abuse@example.net".into(),
+            at: None,
+            changed_by: "analyst-a".into(),
+        })
+        .await
+        .unwrap();
+    let taken_down = tracking
+        .update_site_status(UpdateSiteStatusRequest {
+            site: site.clone(),
+            status: SiteStatus::TakenDown as i32,
+            at: None,
+            changed_by: "analyst-a".into(),
+            note: "host confirmed".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .site
+        .unwrap();
+    assert_eq!((taken_down.status, taken_down.takedown_requests), (SiteStatus::TakenDown as i32, 1));
+    let history = tracking.get_site(GetSiteRequest { site, max_events: 0 }).await.unwrap().into_inner();
+    assert_eq!(history.events.len(), 4, "first seen, contacts, request, status: {:?}", history.events);
+    let online = tracking
+        .list_sites(ListSitesRequest { statuses: vec![SiteStatus::Online as i32], ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(online.sites.is_empty());
+    let bad = tracking
+        .get_site(GetSiteRequest {
+            site: Some(SiteSelector { selector: Some(site_selector::Selector::Domain("not a domain".into())) }),
+            max_events: 0,
+        })
+        .await
+        .unwrap_err();
+    assert!(bad.message().contains("site.domain"), "{bad:?}");
+}

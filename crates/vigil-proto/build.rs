@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "vigil/v1/extraction.proto",
         "vigil/v1/query.proto",
         "vigil/v1/tracking.proto",
+        "vigil/v1/network.proto",
+        "vigil/v1/statistics.proto",
     ];
     let descriptor_set = protox::compile(files, [&proto_root])?;
 

@@ -6,18 +6,22 @@
 //! stored, and reported as a [`QueryError`] naming the field and the limit.
 //! The types here are vigil's own: gRPC types stop at the server crate.
 
+mod actors;
 mod check;
 mod error;
 mod intake;
 mod limits;
 mod lookup;
+pub mod network;
 mod search;
 mod sightings;
+pub mod statistics;
 pub mod successor;
 mod tracking;
 
 use std::sync::Arc;
 
+pub use actors::{ActorChanged, ActorPage, ActorRequest, ChangeBy, SiteChoice, SitePage, SiteRequest};
 pub use check::{AccountMatch, AccountMatchReason, ContentCheck, ContentMatches, IndicatorMatch};
 pub use error::QueryError;
 pub use intake::{
@@ -32,9 +36,10 @@ pub use tracking::{
 pub use vigil_extract::{Category, CategoryMatch, Extraction, IndicatorKind, Language, Lexicon, LexiconError};
 use vigil_store::Store;
 pub use vigil_store::{
-    AccountEvent, AccountEventKind, AccountHistory, AccountRecord, AccountStatus, AlertRecord, DocumentKind,
-    DocumentSummary, IndicatorReport, ProfileSnapshot, SearchOrder, SuccessorRecord, SuccessorState, TipState,
-    TipStatus,
+    AccountEvent, AccountEventKind, AccountHistory, AccountRecord, AccountStatus, ActorEvent, ActorEventKind,
+    ActorKind, ActorRecord, ActorView, AlertRecord, DocumentKind, DocumentSummary, IndicatorReport, ProfileSnapshot,
+    SearchOrder, SiteChanged, SiteEvent, SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord, SuccessorState,
+    TimelineEntry, TipState, TipStatus,
 };
 
 /// An account as a caller names it, before normalization.

@@ -59,7 +59,7 @@ const ALERT_PAGE: usize = 500;
 /// alert channel.
 #[derive(Clone, Debug)]
 pub struct Tracking {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     settings: TrackingSettings,
     index: Arc<RwLock<SuccessorIndex>>,
     /// Every (predecessor, account) pair ever proposed: never proposed again,
@@ -98,11 +98,7 @@ impl Tracking {
 
     pub async fn account(&self, selector: AccountChoice, max_events: u32) -> Result<AccountHistory, QueryError> {
         let selector = checked_selector(selector)?;
-        let max_events = match max_events {
-            0 => 50,
-            n if n <= 500 => n as usize,
-            n => return Err(QueryError::invalid("max_events", format!("is {n}, over the limit of 500"))),
-        };
+        let max_events = bounded("max_events", max_events, 50, 500)?;
         self.store
             .account_history(selector.clone(), max_events)
             .await?
@@ -110,28 +106,20 @@ impl Tracking {
     }
 
     pub async fn list_accounts(&self, request: ListAccounts) -> Result<AccountPage, QueryError> {
-        let limit = match request.page_size {
-            0 => 50,
-            n if n <= 500 => n as usize,
-            n => return Err(QueryError::invalid("page_size", format!("is {n}, over the limit of 500"))),
-        };
+        let limit = bounded("page_size", request.page_size, 50, 500)?;
         let platform = match request.platform.trim() {
             "" => None,
             platform => Some(platform.to_ascii_lowercase()),
         };
-        let fingerprint = page_fingerprint(&request.statuses, platform.as_deref());
+        let names: Vec<&str> = request.statuses.iter().map(|status| status.as_str()).collect();
+        let fingerprint = page_fingerprint(&names, &format!("{platform:?}"));
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(parse_page_token(token, &fingerprint)?),
         };
         let filter = AccountFilter { statuses: request.statuses, platform, after, limit: limit + 1 };
         let mut accounts = self.store.list_accounts(filter).await?;
-        let next_page_token = if accounts.len() > limit {
-            accounts.truncate(limit);
-            accounts.last().map(|last| format!("{fingerprint}.{}", last.id)).unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let next_page_token = next_token(&mut accounts, limit, &fingerprint, |account| account.id);
         Ok(AccountPage { accounts, next_page_token })
     }
 
@@ -228,7 +216,7 @@ impl Tracking {
     }
 
     /// Re-reads accounts into the index after a change.
-    async fn refresh(&self, ids: &[AccountId]) -> Result<(), QueryError> {
+    pub(crate) async fn refresh(&self, ids: &[AccountId]) -> Result<(), QueryError> {
         let since = now() - self.settings.posted_window_secs;
         let accounts =
             self.store.tracked_accounts(Some(ids.to_vec()), since, self.settings.max_posted_per_account).await?;
@@ -523,7 +511,7 @@ fn describe(selector: &AccountSelector) -> String {
     }
 }
 
-fn checked_label(field: &str, value: &str, required: bool) -> Result<String, QueryError> {
+pub(crate) fn checked_label(field: &str, value: &str, required: bool) -> Result<String, QueryError> {
     let value = value.trim();
     if required && value.is_empty() {
         return Err(QueryError::invalid(field, "is empty"));
@@ -537,11 +525,11 @@ fn checked_label(field: &str, value: &str, required: bool) -> Result<String, Que
     Ok(value.to_owned())
 }
 
-fn optional_label(field: &str, value: &str) -> Result<Option<String>, QueryError> {
+pub(crate) fn optional_label(field: &str, value: &str) -> Result<Option<String>, QueryError> {
     optional_text(field, value, MAX_LABEL_BYTES)
 }
 
-fn optional_text(field: &str, value: &str, limit: usize) -> Result<Option<String>, QueryError> {
+pub(crate) fn optional_text(field: &str, value: &str, limit: usize) -> Result<Option<String>, QueryError> {
     let value = value.trim();
     if value.len() > limit {
         return Err(QueryError::invalid(field, format!("is {} bytes, over the {limit}-byte limit", value.len())));
@@ -551,7 +539,7 @@ fn optional_text(field: &str, value: &str, limit: usize) -> Result<Option<String
 
 /// A time a caller reports: now when unset, never in the future (a minute
 /// of clock skew allowed) nor before 2000.
-fn checked_time(field: &str, at: Option<UnixSeconds>) -> Result<UnixSeconds, QueryError> {
+pub(crate) fn checked_time(field: &str, at: Option<UnixSeconds>) -> Result<UnixSeconds, QueryError> {
     let now = now();
     match at {
         None => Ok(now),
@@ -561,19 +549,40 @@ fn checked_time(field: &str, at: Option<UnixSeconds>) -> Result<UnixSeconds, Que
     }
 }
 
+/// Cuts a page fetched with one extra row to `limit` and says where the
+/// next one starts (empty on the last page).
+pub(crate) fn next_token<T>(rows: &mut Vec<T>, limit: usize, fingerprint: &str, id: impl Fn(&T) -> i64) -> String {
+    if rows.len() <= limit {
+        return String::new();
+    }
+    rows.truncate(limit);
+    rows.last().map(|last| format!("{fingerprint}.{}", id(last))).unwrap_or_default()
+}
+
+pub(crate) fn bounded(field: &str, value: u32, default: usize, limit: usize) -> Result<usize, QueryError> {
+    match value as usize {
+        0 => Ok(default),
+        n if n <= limit => Ok(n),
+        n => Err(QueryError::invalid(field, format!("is {n}, over the limit of {limit}"))),
+    }
+}
+
 /// Ties a page token to the filters it was issued for.
-fn page_fingerprint(statuses: &[AccountStatus], platform: Option<&str>) -> String {
-    let mut names: Vec<&str> = statuses.iter().map(|status| status.as_str()).collect();
+/// `statuses` in any order and with repeats describe the same filter.
+pub(crate) fn page_fingerprint(statuses: &[&str], other_filters: &str) -> String {
+    let mut names = statuses.to_vec();
     names.sort_unstable();
     names.dedup();
-    let described = format!("{names:?}|{platform:?}");
+    let described = format!("{names:?}|{other_filters}");
     Sha256::digest(described.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn parse_page_token(token: &str, fingerprint: &str) -> Result<AccountId, QueryError> {
+/// The id a page token resumes after; ids of accounts, actors and sites
+/// are all row ids.
+pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<i64, QueryError> {
     let (issued_for, after) = token
         .split_once('.')
-        .and_then(|(issued_for, id)| Some((issued_for, id.parse::<AccountId>().ok()?)))
+        .and_then(|(issued_for, id)| Some((issued_for, id.parse::<i64>().ok()?)))
         .ok_or_else(|| QueryError::invalid("page_token", "is malformed: pass next_page_token as it is"))?;
     if issued_for != fingerprint {
         return Err(QueryError::invalid("page_token", "belongs to different filters"));
@@ -585,6 +594,6 @@ fn poisoned() -> QueryError {
     QueryError::Store(vigil_store::StoreError::Worker("successor index lock poisoned".into()))
 }
 
-fn now() -> UnixSeconds {
+pub(crate) fn now() -> UnixSeconds {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
 }

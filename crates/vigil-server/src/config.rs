@@ -41,6 +41,10 @@ pub enum Command {
     /// Extract indicators from stdin: JSON lines {"id", "text"} or plain text
     /// lines; writes one JSON line per input line. Needs no server.
     Extract(ExtractArgs),
+    /// Write the transparency report over [--from, --until) from the
+    /// database in the data directory, as JSON, CSV or a self-contained HTML
+    /// page. Needs no server; safe while one runs.
+    Report(ReportArgs),
 }
 
 #[derive(Debug, Default, Args)]
@@ -83,6 +87,40 @@ pub struct ExtractArgs {
     /// Worker threads [default: one per core].
     #[arg(long)]
     pub threads: Option<usize>,
+}
+
+#[derive(Debug, Default, Args)]
+pub struct ReportArgs {
+    /// Where the database lives [default: ./vigil-data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The TOML file `vigil serve` reads; only its data_dir is used here.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Start of the range, inclusive: YYYY-MM-DD (midnight UTC) or RFC 3339
+    /// [default: 30 days before --until].
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End of the range, exclusive: --until 2024-02-01 covers all of January
+    /// 31 [default: now].
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ReportFormat,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// One JSON document: times in RFC 3339, durations in seconds.
+    #[default]
+    Json,
+    /// One tidy table: section, platform, language, site_kind, metric, value.
+    Csv,
+    /// One page with charts, no external resources.
+    Html,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum, Deserialize)]
@@ -217,6 +255,40 @@ impl ServeConfig {
     }
 }
 
+/// Everything `vigil report` runs with. The range stays text here: it is
+/// parsed and checked by the same domain code as the RPC's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportConfig {
+    pub data_dir: PathBuf,
+    pub from: Option<String>,
+    pub until: Option<String>,
+    pub format: ReportFormat,
+    pub output: Option<PathBuf>,
+}
+
+impl ReportConfig {
+    /// The data directory resolves as for `vigil serve` (flag, then
+    /// `VIGIL_DATA_DIR`, then the config file, then `vigil-data`), so that a
+    /// report reads the database the server writes.
+    pub fn resolve(args: &ReportArgs, environment: &HashMap<String, String>) -> Result<ReportConfig, ConfigError> {
+        let env = Environment(environment);
+        let data_dir = match args.data_dir.clone().or(env.get(ENV_DATA_DIR)?) {
+            Some(data_dir) => data_dir,
+            None => match args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?) {
+                Some(path) => read_file_config(&path)?.data_dir.unwrap_or_else(|| "vigil-data".into()),
+                None => "vigil-data".into(),
+            },
+        };
+        Ok(ReportConfig {
+            data_dir,
+            from: args.from.clone(),
+            until: args.until.clone(),
+            format: args.format,
+            output: args.output.clone(),
+        })
+    }
+}
+
 fn read_file_config(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
     toml::from_str(&text).map_err(|source| ConfigError::Parse { path: path.to_owned(), source })
@@ -271,6 +343,23 @@ mod tests {
         assert_eq!(defaults.listen, "127.0.0.1:50051".parse().unwrap());
         assert_eq!(defaults.data_dir, PathBuf::from("vigil-data"));
         assert_eq!(defaults.limits, Limits::default());
+    }
+
+    #[test]
+    fn report_finds_the_data_dir_where_serve_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vigil.toml");
+        std::fs::write(&file, "data_dir = \"/from/file\"\nlisten = \"127.0.0.1:7000\"\n").unwrap();
+        let resolve = |args: ReportArgs, pairs: &[(&str, &str)]| ReportConfig::resolve(&args, &env(pairs)).unwrap();
+        let with_file = || ReportArgs { config: Some(file.clone()), ..ReportArgs::default() };
+        assert_eq!(resolve(ReportArgs::default(), &[]).data_dir, PathBuf::from("vigil-data"));
+        assert_eq!(resolve(with_file(), &[]).data_dir, PathBuf::from("/from/file"));
+        assert_eq!(resolve(with_file(), &[(ENV_DATA_DIR, "/from/env")]).data_dir, PathBuf::from("/from/env"));
+        let flag = ReportArgs { data_dir: Some("/from/flag".into()), ..with_file() };
+        assert_eq!(resolve(flag, &[(ENV_DATA_DIR, "/from/env")]).data_dir, PathBuf::from("/from/flag"));
+        let from_env_file = resolve(ReportArgs::default(), &[(ENV_CONFIG, file.to_str().unwrap())]);
+        assert_eq!(from_env_file.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(from_env_file.format, ReportFormat::Json);
     }
 
     #[test]

@@ -7,8 +7,9 @@ use vigil_proto::v1 as pb;
 use vigil_proto::{prost_types, tonic};
 use vigil_query::{
     AccountChoice, AccountEvent, AccountEventKind, AccountMatchReason, AccountRecord, AccountRef, AccountStatus,
-    AlertRecord, Category, CategoryMatch, ContentMatches, DocumentKind, DocumentSummary, IndicatorKind,
-    IndicatorReport, Language, SearchOrder, SuccessorRecord, SuccessorState, TipStatus, resume_token,
+    ActorEvent, ActorEventKind, ActorKind, ActorRecord, AlertRecord, Category, CategoryMatch, ContentMatches,
+    DocumentKind, DocumentSummary, IndicatorKind, IndicatorReport, Language, SearchOrder, SiteChoice, SiteEvent,
+    SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord, SuccessorState, TimelineEntry, TipStatus, resume_token,
 };
 
 use crate::status::invalid_field;
@@ -163,6 +164,134 @@ pub fn account(record: AccountRecord) -> pb::Account {
         status_changed_at: timestamp(record.status_changed_at),
         display_name: record.display_name.unwrap_or_default(),
         avatar_sha256: record.avatar_sha256.unwrap_or_default(),
+        actor_id: record.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+    }
+}
+
+pub fn actor_kind_of(field: &str, value: i32) -> Result<ActorKind, Status> {
+    use pb::ActorKind as Wire;
+    match Wire::try_from(value) {
+        Ok(Wire::Unspecified) | Ok(Wire::Unknown) => Ok(ActorKind::Unknown),
+        Ok(Wire::Person) => Ok(ActorKind::Person),
+        Ok(Wire::Outlet) => Ok(ActorKind::Outlet),
+        Ok(Wire::Network) => Ok(ActorKind::Network),
+        Err(_) => Err(invalid_field(field, format!("has unknown value {value}"))),
+    }
+}
+
+pub fn actor(record: ActorRecord) -> pb::Actor {
+    let kind = match record.kind {
+        ActorKind::Person => pb::ActorKind::Person,
+        ActorKind::Outlet => pb::ActorKind::Outlet,
+        ActorKind::Network => pb::ActorKind::Network,
+        ActorKind::Unknown => pb::ActorKind::Unknown,
+    };
+    pb::Actor {
+        actor_id: record.id.to_string(),
+        name: record.name,
+        kind: kind as i32,
+        created_at: timestamp(record.created_at),
+        merged_into: record.merged_into.map(|id| id.to_string()).unwrap_or_default(),
+        account_count: record.account_count,
+    }
+}
+
+pub fn actor_event(event: ActorEvent) -> pb::ActorEvent {
+    use pb::actor_event::Kind;
+    let kind = match event.kind {
+        ActorEventKind::Created => Kind::Created,
+        ActorEventKind::Renamed => Kind::Renamed,
+        ActorEventKind::AccountAdded => Kind::AccountAdded,
+        ActorEventKind::AccountRemoved => Kind::AccountRemoved,
+        ActorEventKind::Merged => Kind::Merged,
+        ActorEventKind::Split => Kind::Split,
+    };
+    pb::ActorEvent {
+        event_id: event.id.to_string(),
+        kind: kind as i32,
+        at: timestamp(event.at),
+        changed_by: event.changed_by,
+        name: event.name.unwrap_or_default(),
+        account_id: event.account_id.map(|id| id.to_string()).unwrap_or_default(),
+        related_actor_id: event.related_actor_id.map(|id| id.to_string()).unwrap_or_default(),
+        note: event.note.unwrap_or_default(),
+    }
+}
+
+pub fn timeline_entry(entry: TimelineEntry) -> pb::TimelineEntry {
+    use pb::timeline_entry::Entry;
+    let at = timestamp(entry.at());
+    match entry {
+        TimelineEntry::Actor(event) => {
+            pb::TimelineEntry { at, entry: Some(Entry::ActorEvent(actor_event(event))), account_id: String::new() }
+        }
+        TimelineEntry::Account(event) => pb::TimelineEntry {
+            at,
+            account_id: event.account_id.to_string(),
+            entry: Some(Entry::AccountEvent(account_event(event))),
+        },
+    }
+}
+
+pub fn wire_site_status(status: SiteStatus) -> i32 {
+    let wire = match status {
+        SiteStatus::Online => pb::SiteStatus::Online,
+        SiteStatus::Offline => pb::SiteStatus::Offline,
+        SiteStatus::TakenDown => pb::SiteStatus::TakenDown,
+    };
+    wire as i32
+}
+
+pub fn site_status_of(field: &str, value: i32) -> Result<SiteStatus, Status> {
+    use pb::SiteStatus as Wire;
+    match Wire::try_from(value) {
+        Ok(Wire::Unspecified) => Err(invalid_field(field, "is required")),
+        Ok(Wire::Online) => Ok(SiteStatus::Online),
+        Ok(Wire::Offline) => Ok(SiteStatus::Offline),
+        Ok(Wire::TakenDown) => Ok(SiteStatus::TakenDown),
+        Err(_) => Err(invalid_field(field, format!("has unknown value {value}"))),
+    }
+}
+
+pub fn site_choice(field: &str, selector: Option<pb::SiteSelector>) -> Result<SiteChoice, Status> {
+    use pb::site_selector::Selector;
+    match selector.and_then(|s| s.selector) {
+        Some(Selector::SiteId(id)) => Ok(SiteChoice::Id(id)),
+        Some(Selector::Url(url)) => Ok(SiteChoice::Url(url)),
+        Some(Selector::Domain(domain)) => Ok(SiteChoice::Domain(domain)),
+        None => Err(invalid_field(field, "is required: give a site_id, a url or a domain")),
+    }
+}
+
+pub fn site(record: SiteRecord) -> pb::Site {
+    pb::Site {
+        site_id: record.id.to_string(),
+        kind: wire_indicator_kind(record.key.kind),
+        value: record.key.value,
+        status: wire_site_status(record.status),
+        status_changed_at: timestamp(record.status_changed_at),
+        first_seen: timestamp(record.first_seen),
+        host_abuse_contact: record.host_abuse_contact.unwrap_or_default(),
+        registrar_abuse_contact: record.registrar_abuse_contact.unwrap_or_default(),
+        takedown_requests: record.takedown_requests,
+    }
+}
+
+pub fn site_event(event: SiteEvent) -> pb::SiteEvent {
+    use pb::site_event::Kind;
+    let kind = match event.kind {
+        SiteEventKind::FirstSeen => Kind::FirstSeen,
+        SiteEventKind::StatusChanged => Kind::StatusChanged,
+        SiteEventKind::TakedownRequested => Kind::TakedownRequested,
+        SiteEventKind::ContactsChanged => Kind::ContactsChanged,
+    };
+    pb::SiteEvent {
+        event_id: event.id.to_string(),
+        kind: kind as i32,
+        at: timestamp(event.at),
+        changed_by: event.changed_by,
+        status: event.status.map_or(0, wire_site_status),
+        note: event.note.unwrap_or_default(),
     }
 }
 

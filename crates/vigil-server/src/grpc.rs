@@ -10,9 +10,12 @@ use tonic::{Request, Response, Status, Streaming};
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
 use vigil_query::{
-    ContentCheck, Intake, Lexicon, Limits, ListAccounts, PostSubmission, Query, ReviewSubmission, SearchRequest,
-    SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
+    ActorRequest, ChangeBy, ContentCheck, Intake, Lexicon, Limits, ListAccounts, PostSubmission, Query,
+    ReviewSubmission, SearchRequest, SiteRequest, SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
 };
+
+use vigil_query::network::Network;
+use vigil_query::statistics::Statistics;
 
 use crate::convert;
 use crate::status::{invalid_field, oversized_message_status, status_of_query_error};
@@ -23,6 +26,8 @@ pub struct Services {
     pub intake: Intake,
     pub query: Query,
     pub tracking: Tracking,
+    pub network: Network,
+    pub statistics: Statistics,
     pub lexicon: Arc<Lexicon>,
     pub limits: Limits,
     pub max_message_bytes: usize,
@@ -42,7 +47,7 @@ impl ReadyServices {
         self.0.get()
     }
 
-    fn get(&self) -> Result<&Services, Status> {
+    pub(crate) fn get(&self) -> Result<&Services, Status> {
         self.0.get().ok_or_else(|| Status::unavailable("storage is still opening; retry shortly"))
     }
 }
@@ -370,5 +375,189 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
             }
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    async fn get_actor(&self, request: Request<pb::GetActorRequest>) -> Result<Response<pb::GetActorResponse>, Status> {
+        let request = request.into_inner();
+        let view =
+            self.0.get()?.tracking.actor(&request.actor_id, request.max_events).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::GetActorResponse {
+            actor: Some(convert::actor(view.actor)),
+            accounts: view.accounts.into_iter().map(convert::account).collect(),
+            timeline: view.timeline.into_iter().map(convert::timeline_entry).collect(),
+        }))
+    }
+
+    async fn list_actors(
+        &self,
+        request: Request<pb::ListActorsRequest>,
+    ) -> Result<Response<pb::ListActorsResponse>, Status> {
+        let request = request.into_inner();
+        let page = self
+            .0
+            .get()?
+            .tracking
+            .list_actors(request.page_size, &request.page_token, request.include_merged)
+            .await
+            .map_err(status_of_query_error)?;
+        Ok(Response::new(pb::ListActorsResponse {
+            actors: page.actors.into_iter().map(convert::actor).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn create_actor(
+        &self,
+        request: Request<pb::CreateActorRequest>,
+    ) -> Result<Response<pb::ActorResponse>, Status> {
+        let request = request.into_inner();
+        let change = ActorRequest::Create {
+            name: request.name,
+            kind: convert::actor_kind_of("kind", request.kind)?,
+            account_ids: request.account_ids,
+        };
+        self.actor_change(change, request.changed_by, request.note).await
+    }
+
+    async fn rename_actor(
+        &self,
+        request: Request<pb::RenameActorRequest>,
+    ) -> Result<Response<pb::ActorResponse>, Status> {
+        let request = request.into_inner();
+        let change = ActorRequest::Rename { actor_id: request.actor_id, name: request.name };
+        self.actor_change(change, request.changed_by, request.note).await
+    }
+
+    async fn assign_accounts(
+        &self,
+        request: Request<pb::AssignAccountsRequest>,
+    ) -> Result<Response<pb::ActorResponse>, Status> {
+        let request = request.into_inner();
+        let change = ActorRequest::Assign { actor_id: request.actor_id, account_ids: request.account_ids };
+        self.actor_change(change, request.changed_by, request.note).await
+    }
+
+    async fn merge_actors(
+        &self,
+        request: Request<pb::MergeActorsRequest>,
+    ) -> Result<Response<pb::ActorResponse>, Status> {
+        let request = request.into_inner();
+        let change =
+            ActorRequest::Merge { source_actor_id: request.source_actor_id, target_actor_id: request.target_actor_id };
+        self.actor_change(change, request.changed_by, request.note).await
+    }
+
+    async fn split_actor(
+        &self,
+        request: Request<pb::SplitActorRequest>,
+    ) -> Result<Response<pb::SplitActorResponse>, Status> {
+        let request = request.into_inner();
+        let change = ActorRequest::Split {
+            actor_id: request.actor_id,
+            account_ids: request.account_ids,
+            name: request.new_actor_name,
+            kind: convert::actor_kind_of("new_actor_kind", request.new_actor_kind)?,
+        };
+        let by = ChangeBy { changed_by: request.changed_by, note: request.note };
+        let changed = self.0.get()?.tracking.change_actors(change, by).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::SplitActorResponse {
+            actor: changed.actor.map(convert::actor),
+            new_actor: changed.new_actor.map(convert::actor),
+        }))
+    }
+
+    async fn get_site(&self, request: Request<pb::GetSiteRequest>) -> Result<Response<pb::GetSiteResponse>, Status> {
+        let request = request.into_inner();
+        let site = convert::site_choice("site", request.site)?;
+        let (site, events) =
+            self.0.get()?.tracking.site(site, request.max_events).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::GetSiteResponse {
+            site: Some(convert::site(site)),
+            events: events.into_iter().map(convert::site_event).collect(),
+        }))
+    }
+
+    async fn list_sites(
+        &self,
+        request: Request<pb::ListSitesRequest>,
+    ) -> Result<Response<pb::ListSitesResponse>, Status> {
+        let request = request.into_inner();
+        let statuses = request
+            .statuses
+            .iter()
+            .enumerate()
+            .map(|(i, status)| convert::site_status_of(&format!("statuses[{i}]"), *status))
+            .collect::<Result<Vec<_>, Status>>()?;
+        let page = self
+            .0
+            .get()?
+            .tracking
+            .list_sites(statuses, request.page_size, &request.page_token)
+            .await
+            .map_err(status_of_query_error)?;
+        Ok(Response::new(pb::ListSitesResponse {
+            sites: page.sites.into_iter().map(convert::site).collect(),
+            next_page_token: page.next_page_token,
+        }))
+    }
+
+    async fn record_site(&self, request: Request<pb::RecordSiteRequest>) -> Result<Response<pb::SiteResponse>, Status> {
+        let request = request.into_inner();
+        let change = SiteRequest::Record {
+            host_abuse_contact: request.host_abuse_contact,
+            registrar_abuse_contact: request.registrar_abuse_contact,
+        };
+        self.site_change(request.site, change, request.changed_by, String::new()).await
+    }
+
+    async fn update_site_status(
+        &self,
+        request: Request<pb::UpdateSiteStatusRequest>,
+    ) -> Result<Response<pb::SiteResponse>, Status> {
+        let request = request.into_inner();
+        let change = SiteRequest::Status {
+            status: convert::site_status_of("status", request.status)?,
+            at: convert::seconds_of("at", request.at.as_ref())?,
+        };
+        self.site_change(request.site, change, request.changed_by, request.note).await
+    }
+
+    async fn record_takedown_request(
+        &self,
+        request: Request<pb::RecordTakedownRequestRequest>,
+    ) -> Result<Response<pb::SiteResponse>, Status> {
+        let request = request.into_inner();
+        let change = SiteRequest::TakedownRequested {
+            sent_to: request.sent_to,
+            at: convert::seconds_of("at", request.at.as_ref())?,
+        };
+        self.site_change(request.site, change, request.changed_by, String::new()).await
+    }
+}
+
+impl TrackingAdapter {
+    async fn actor_change(
+        &self,
+        change: ActorRequest,
+        changed_by: String,
+        note: String,
+    ) -> Result<Response<pb::ActorResponse>, Status> {
+        let by = ChangeBy { changed_by, note };
+        let changed = self.0.get()?.tracking.change_actors(change, by).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::ActorResponse { actor: changed.actor.map(convert::actor) }))
+    }
+
+    async fn site_change(
+        &self,
+        site: Option<pb::SiteSelector>,
+        change: SiteRequest,
+        changed_by: String,
+        note: String,
+    ) -> Result<Response<pb::SiteResponse>, Status> {
+        let site = convert::site_choice("site", site)?;
+        let by = ChangeBy { changed_by, note };
+        let changed = self.0.get()?.tracking.change_site(site, change, by).await.map_err(status_of_query_error)?;
+        tracing::info!(site_id = changed.site.id, status = changed.site.status.as_str(), "site changed");
+        Ok(Response::new(pb::SiteResponse { site: Some(convert::site(changed.site)), first_seen: changed.first_seen }))
     }
 }

@@ -7,7 +7,10 @@ pub mod config;
 mod convert;
 pub mod extract_command;
 mod grpc;
+mod grpc_network;
+mod grpc_statistics;
 mod message_size;
+pub mod report_command;
 pub mod serve;
 mod status;
 

@@ -4,8 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use vigil_server::config::{Cli, Command, ENV_LEXICON_DIR, ENV_LOG, ServeConfig};
-use vigil_server::{extract_command, init_tracing, serve};
+use vigil_server::config::{Cli, Command, ENV_LEXICON_DIR, ENV_LOG, LogFormat, ReportConfig, ServeConfig};
+use vigil_server::{extract_command, init_tracing, report_command, serve};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -29,6 +29,31 @@ fn main() -> ExitCode {
                 Err(error) => {
                     eprintln!("vigil extract: {error}");
                     ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Report(args) => {
+            // Quiet unless asked: the report may be going to stdout.
+            init_tracing(LogFormat::Human, Some(environment.get(ENV_LOG).map_or("warn", String::as_str)));
+            let config = match ReportConfig::resolve(&args, &environment) {
+                Ok(config) => config,
+                Err(error) => {
+                    eprintln!("vigil report: {error}");
+                    return ExitCode::from(2);
+                }
+            };
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("vigil report: cannot start the runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(report_command::run(&config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("vigil report: {error}");
+                    ExitCode::from(error.exit_code())
                 }
             }
         }

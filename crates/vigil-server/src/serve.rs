@@ -13,11 +13,15 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
+use vigil_query::network::Network;
+use vigil_query::statistics::Statistics;
 use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
 use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
 
 use crate::config::ServeConfig;
 use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services, TrackingAdapter};
+use crate::grpc_network::NetworkAdapter;
+use crate::grpc_statistics::StatisticsAdapter;
 use crate::message_size::OversizedMessageLayer;
 
 #[derive(Debug, Error)]
@@ -41,7 +45,14 @@ pub enum ServeError {
 }
 
 /// The gRPC service names health reports on, besides the whole server ("").
-const SERVICE_NAMES: [&str; 4] = ["vigil.v1.Intake", "vigil.v1.Extraction", "vigil.v1.Query", "vigil.v1.Tracking"];
+const SERVICE_NAMES: [&str; 6] = [
+    "vigil.v1.Intake",
+    "vigil.v1.Extraction",
+    "vigil.v1.Query",
+    "vigil.v1.Tracking",
+    "vigil.v1.Network",
+    "vigil.v1.Statistics",
+];
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
 /// requests finish and closes storage cleanly.
@@ -89,6 +100,13 @@ pub async fn run(
         )
         .add_service(
             pb::tracking_server::TrackingServer::new(TrackingAdapter(services.clone()))
+                .max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::network_server::NetworkServer::new(NetworkAdapter(services.clone())).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::statistics_server::StatisticsServer::new(StatisticsAdapter(services.clone()))
                 .max_decoding_message_size(limit),
         );
 
@@ -152,6 +170,8 @@ pub async fn run(
             intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
             tracking,
+            network: Network::new(Arc::new(store.clone())),
+            statistics: Statistics::new(Arc::new(store.clone())),
             lexicon: Arc::clone(&lexicon),
             limits: config.limits.clone(),
             max_message_bytes: limit,

@@ -8,13 +8,17 @@
 mod error;
 mod migrations;
 mod model;
+mod network;
 mod sqlite;
+mod statistics;
 
 use async_trait::async_trait;
 
 pub use error::StoreError;
 pub use model::*;
+pub use network::*;
 pub use sqlite::{SqliteOptions, SqliteStore};
+pub use statistics::*;
 pub use vigil_extract::{IndicatorKind, Span};
 
 /// What vigil keeps, and how it is read back.
@@ -100,4 +104,44 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// The id of the newest alert; 0 when none was raised.
     async fn last_alert_id(&self) -> Result<AlertId, StoreError>;
+
+    /// Creates, renames, merges or splits actors, or moves accounts between
+    /// them, with an event for each change, in one transaction. Nothing is
+    /// written when the outcome is not [`ActorOutcome::Changed`].
+    async fn change_actors(&self, change: ActorChange, note: ChangeNote) -> Result<ActorOutcome, StoreError>;
+
+    /// An actor, its accounts and its timeline (`max_entries` newest).
+    async fn actor(&self, id: ActorId, max_entries: usize) -> Result<Option<ActorView>, StoreError>;
+
+    /// Actors by id after `after`.
+    async fn list_actors(
+        &self,
+        after: Option<ActorId>,
+        include_merged: bool,
+        limit: usize,
+    ) -> Result<Vec<ActorRecord>, StoreError>;
+
+    /// Applies a change to a site, creating it when a key names a new one;
+    /// `None` when an id names no site.
+    async fn change_site(
+        &self,
+        site: SiteSelector,
+        change: SiteChange,
+        note: ChangeNote,
+    ) -> Result<Option<SiteChanged>, StoreError>;
+
+    /// A site and its newest `max_events` events.
+    async fn site_history(
+        &self,
+        site: SiteSelector,
+        max_events: usize,
+    ) -> Result<Option<(SiteRecord, Vec<SiteEvent>)>, StoreError>;
+
+    /// Sites in one of `statuses` (all when empty; at most three), by id.
+    async fn list_sites(
+        &self,
+        statuses: Vec<SiteStatus>,
+        after: Option<SiteId>,
+        limit: usize,
+    ) -> Result<Vec<SiteRecord>, StoreError>;
 }

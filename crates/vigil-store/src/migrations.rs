@@ -155,6 +155,58 @@ const STEPS: &[&str] = &[
         successor_id INTEGER NOT NULL REFERENCES successor (id)
     );
     "#,
+    // 4: actors (the person, outlet or network behind accounts) and sites
+    // (domains and URLs hosting propaganda), each with its history.
+    r#"
+    CREATE TABLE actor (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('person', 'outlet', 'network', 'unknown')),
+        created_at INTEGER NOT NULL,
+        -- Set when merged into another actor; a merged actor keeps its history.
+        merged_into INTEGER REFERENCES actor (id)
+    );
+    CREATE TABLE actor_event (
+        id INTEGER PRIMARY KEY,
+        actor_id INTEGER NOT NULL REFERENCES actor (id),
+        kind TEXT NOT NULL CHECK (kind IN ('created', 'renamed', 'account_added', 'account_removed', 'merged', 'split')),
+        at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL,
+        name TEXT,
+        account_id INTEGER REFERENCES account (id),
+        related_actor_id INTEGER REFERENCES actor (id),
+        note TEXT
+    );
+    CREATE INDEX actor_event_by_actor ON actor_event (actor_id, id DESC);
+    ALTER TABLE account ADD COLUMN actor_id INTEGER REFERENCES actor (id);
+    CREATE INDEX account_by_actor ON account (actor_id, id) WHERE actor_id IS NOT NULL;
+
+    CREATE TABLE site (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('domain', 'url')),
+        value TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'online' CHECK (status IN ('online', 'offline', 'taken_down')),
+        status_changed_at INTEGER NOT NULL,
+        first_seen INTEGER NOT NULL,
+        host_abuse_contact TEXT,
+        registrar_abuse_contact TEXT,
+        takedown_requests INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (kind, value)
+    );
+    CREATE INDEX site_by_status ON site (status, id);
+    CREATE TABLE site_event (
+        id INTEGER PRIMARY KEY,
+        site_id INTEGER NOT NULL REFERENCES site (id),
+        kind TEXT NOT NULL CHECK (kind IN ('first_seen', 'status_changed', 'takedown_requested', 'contacts_changed')),
+        at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL,
+        status TEXT,
+        note TEXT
+    );
+    CREATE INDEX site_event_by_site ON site_event (site_id, id DESC);
+    -- The transparency report counts status changes by status over time.
+    CREATE INDEX account_event_by_status ON account_event (status, at) WHERE kind = 'status_changed';
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -138,6 +138,7 @@ pub struct AccountRecord {
     /// From the latest profile snapshot.
     pub display_name: Option<String>,
     pub avatar_sha256: Option<String>,
+    pub actor_id: Option<ActorId>,
 }
 
 /// What [`crate::Store::known`] finds: the known indicators in no
@@ -452,4 +453,198 @@ pub struct AlertRecord {
     pub id: AlertId,
     pub raised_at: UnixSeconds,
     pub successor: SuccessorRecord,
+}
+
+pub type ActorId = i64;
+pub type SiteId = i64;
+
+/// Declares a closed set of names stored as text: one name per variant,
+/// the same in SQL, Rust and the docs.
+macro_rules! named {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn from_name(name: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|value| value.as_str() == name)
+            }
+        }
+    };
+}
+
+named!(
+    /// What an actor is.
+    ActorKind { Person = "person", Outlet = "outlet", Network = "network", Unknown = "unknown" }
+);
+
+named!(ActorEventKind {
+    Created = "created",
+    Renamed = "renamed",
+    AccountAdded = "account_added",
+    AccountRemoved = "account_removed",
+    Merged = "merged",
+    Split = "split",
+});
+
+named!(
+    /// Where a site stands.
+    SiteStatus { Online = "online", Offline = "offline", TakenDown = "taken_down" }
+);
+
+named!(SiteEventKind {
+    FirstSeen = "first_seen",
+    StatusChanged = "status_changed",
+    TakedownRequested = "takedown_requested",
+    ContactsChanged = "contacts_changed",
+});
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorRecord {
+    pub id: ActorId,
+    pub name: String,
+    pub kind: ActorKind,
+    pub created_at: UnixSeconds,
+    pub merged_into: Option<ActorId>,
+    pub account_count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorEvent {
+    pub id: i64,
+    pub actor_id: ActorId,
+    pub kind: ActorEventKind,
+    pub at: UnixSeconds,
+    pub changed_by: String,
+    pub name: Option<String>,
+    pub account_id: Option<AccountId>,
+    pub related_actor_id: Option<ActorId>,
+    pub note: Option<String>,
+}
+
+/// One entry of an actor's timeline: its own change or one of its accounts'.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TimelineEntry {
+    Actor(ActorEvent),
+    Account(AccountEvent),
+}
+
+impl TimelineEntry {
+    pub fn at(&self) -> UnixSeconds {
+        match self {
+            TimelineEntry::Actor(event) => event.at,
+            TimelineEntry::Account(event) => event.at,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorView {
+    pub actor: ActorRecord,
+    pub accounts: Vec<AccountRecord>,
+    /// Newest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// Who makes an actor change, when, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChangeNote {
+    pub changed_by: String,
+    pub note: Option<String>,
+    pub at: UnixSeconds,
+}
+
+/// A change to actors, applied in one transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActorChange {
+    Create {
+        name: String,
+        kind: ActorKind,
+        accounts: Vec<AccountId>,
+    },
+    Rename {
+        actor: ActorId,
+        name: String,
+    },
+    /// `actor: None` takes the accounts from their actors.
+    Assign {
+        actor: Option<ActorId>,
+        accounts: Vec<AccountId>,
+    },
+    Merge {
+        source: ActorId,
+        target: ActorId,
+    },
+    Split {
+        actor: ActorId,
+        accounts: Vec<AccountId>,
+        name: String,
+        kind: ActorKind,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActorOutcome {
+    /// The actors changed: the one acted on, and for a split the new one.
+    Changed(ActorRecord, Option<ActorRecord>),
+    /// The accounts were taken from their actors and left without one.
+    Unassigned,
+    ActorNotFound(ActorId),
+    AccountNotFound(AccountId),
+    /// A merged actor takes no more changes; its accounts are elsewhere.
+    ActorMerged(ActorId),
+    /// A split names an account the actor does not hold.
+    AccountNotInActor(AccountId),
+    /// A merge of an actor into itself.
+    SameActor,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteRecord {
+    pub id: SiteId,
+    pub key: IndicatorKey,
+    pub status: SiteStatus,
+    pub status_changed_at: UnixSeconds,
+    pub first_seen: UnixSeconds,
+    pub host_abuse_contact: Option<String>,
+    pub registrar_abuse_contact: Option<String>,
+    pub takedown_requests: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteEvent {
+    pub id: i64,
+    pub kind: SiteEventKind,
+    pub at: UnixSeconds,
+    pub changed_by: String,
+    pub status: Option<SiteStatus>,
+    pub note: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteSelector {
+    Id(SiteId),
+    Key(IndicatorKey),
+}
+
+/// A change to a site; the site is created when a key names a new one
+/// (except for a look-up by id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SiteChange {
+    Contacts { host_abuse_contact: Option<String>, registrar_abuse_contact: Option<String> },
+    Status(SiteStatus),
+    TakedownRequested { sent_to: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteChanged {
+    pub site: SiteRecord,
+    pub first_seen: bool,
 }

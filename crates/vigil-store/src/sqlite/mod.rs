@@ -15,6 +15,8 @@ use crate::migrations;
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 
+mod actors;
+mod sites;
 mod tracking;
 
 /// How to open a [`SqliteStore`].
@@ -82,7 +84,7 @@ impl SqliteStore {
         Ok(())
     }
 
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -98,7 +100,7 @@ impl SqliteStore {
         .await
     }
 
-    async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
+    pub(crate) async fn read<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T, StoreError> + Send + 'static,
@@ -303,6 +305,49 @@ impl Store for SqliteStore {
     async fn last_alert_id(&self) -> Result<AlertId, StoreError> {
         self.read(tracking::last_alert_id).await
     }
+
+    async fn change_actors(&self, change: ActorChange, note: ChangeNote) -> Result<ActorOutcome, StoreError> {
+        self.write(move |tx| actors::apply(tx, &change, &note)).await
+    }
+
+    async fn actor(&self, id: ActorId, max_entries: usize) -> Result<Option<ActorView>, StoreError> {
+        self.read(move |tx| actors::view(tx, id, max_entries)).await
+    }
+
+    async fn list_actors(
+        &self,
+        after: Option<ActorId>,
+        include_merged: bool,
+        limit: usize,
+    ) -> Result<Vec<ActorRecord>, StoreError> {
+        self.read(move |tx| actors::list(tx, after, include_merged, limit)).await
+    }
+
+    async fn change_site(
+        &self,
+        site: SiteSelector,
+        change: SiteChange,
+        note: ChangeNote,
+    ) -> Result<Option<SiteChanged>, StoreError> {
+        self.write(move |tx| sites::change(tx, &site, &change, &note)).await
+    }
+
+    async fn site_history(
+        &self,
+        site: SiteSelector,
+        max_events: usize,
+    ) -> Result<Option<(SiteRecord, Vec<SiteEvent>)>, StoreError> {
+        self.read(move |tx| sites::history(tx, &site, max_events)).await
+    }
+
+    async fn list_sites(
+        &self,
+        statuses: Vec<SiteStatus>,
+        after: Option<SiteId>,
+        limit: usize,
+    ) -> Result<Vec<SiteRecord>, StoreError> {
+        self.read(move |tx| sites::list(tx, &statuses, after, limit)).await
+    }
 }
 
 fn known_indicators(tx: &Transaction<'_>, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
@@ -332,11 +377,11 @@ fn known_accounts(tx: &Transaction<'_>, keys: &[AccountKey]) -> Result<Vec<Optio
     keys.iter().map(|key| find_account(tx, key)?.map(|id| account_record(tx, id)).transpose()).collect()
 }
 
-const DOCUMENT_COLUMNS: &str =
+pub(crate) const DOCUMENT_COLUMNS: &str =
     "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
      (SELECT group_concat(category, ',') FROM document_category c WHERE c.document_id = d.id)";
 
-fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
+pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
     let kind: String = row.get(1)?;
     Ok(DocumentSummary {
         id: row.get(0)?,
@@ -496,11 +541,11 @@ fn upsert_account(
     Ok(id)
 }
 
-fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, StoreError> {
+pub(crate) fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, StoreError> {
     Ok(tx
         .prepare_cached(
             "SELECT id, platform, handle, platform_account_id, first_seen, last_seen, document_count,
-                    status, status_changed_at, display_name, avatar_sha256
+                    status, status_changed_at, display_name, avatar_sha256, actor_id
              FROM account WHERE id = ?1",
         )?
         .query_row(params![id], |row| {
@@ -517,6 +562,7 @@ fn account_record(tx: &Transaction<'_>, id: AccountId) -> Result<AccountRecord, 
                 status_changed_at: row.get(8)?,
                 display_name: row.get(9)?,
                 avatar_sha256: row.get(10)?,
+                actor_id: row.get(11)?,
             })
         })?)
 }

@@ -312,6 +312,20 @@ async fn successors_are_proposed_once_reviewed_once_and_alerted_in_order() {
     assert_eq!(store.last_alert_id().await.unwrap(), alerts[1].id);
     assert_eq!(store.proposed_successor_pairs().await.unwrap().len(), 2);
 
+    let note = ChangeNote { changed_by: "analyst-a".into(), note: None, at: 5_500 };
+    let outcome = store
+        .change_actors(
+            ActorChange::Create { name: "Abu".into(), kind: ActorKind::Person, accounts: vec![old.id] },
+            note.clone(),
+        )
+        .await
+        .unwrap();
+    let ActorOutcome::Changed(actor, None) = outcome else { panic!("actor created: {outcome:?}") };
+    // An unknown account anywhere in a request leaves every account as it was.
+    let refused = ActorChange::Assign { actor: Some(actor.id), accounts: vec![new.id, 9_999] };
+    assert_eq!(store.change_actors(refused, note).await.unwrap(), ActorOutcome::AccountNotFound(9_999));
+    assert_eq!(store.actor(actor.id, 10).await.unwrap().unwrap().accounts.len(), 1);
+
     let review = |successor, confirm| SuccessorReview {
         successor,
         confirm,
@@ -326,6 +340,8 @@ async fn successors_are_proposed_once_reviewed_once_and_alerted_in_order() {
     };
     assert_eq!(confirmed.state, SuccessorState::Confirmed);
     assert_eq!(confirmed.predecessor.status, AccountStatus::Reappeared);
+    // A confirmed successor joins its predecessor's actor.
+    assert_eq!(confirmed.account.actor_id, Some(actor.id));
     assert!(matches!(
         store.review_successor(review(alerts[0].successor.id, false)).await.unwrap(),
         ReviewOutcome::AlreadyReviewed(_)

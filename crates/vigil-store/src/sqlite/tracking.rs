@@ -358,6 +358,12 @@ pub(crate) fn review(tx: &Transaction<'_>, review: &SuccessorReview) -> Result<R
         record_event(tx, &event)?;
     }
     if review.confirm {
+        let note = ChangeNote {
+            changed_by: review.reviewed_by.clone(),
+            note: Some(format!("successor of account {predecessor} confirmed")),
+            at: review.at,
+        };
+        super::actors::follow_predecessor(tx, account, predecessor, &note)?;
         let change = StatusChange {
             account: AccountSelector::Id(predecessor),
             status: AccountStatus::Reappeared,
