@@ -338,6 +338,12 @@ async fn actors_group_accounts_and_sites_keep_their_takedown_history() {
     }
     assert!(view.timeline.iter().any(|entry| matches!(entry.entry, Some(timeline_entry::Entry::AccountEvent(_)))));
     assert_eq!(view.accounts[0].actor_id, outlet.actor_id);
+    let of_outlet = tracking
+        .list_accounts(ListAccountsRequest { actor_id: outlet.actor_id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(of_outlet.accounts.len(), 2);
 
     // A site: recorded defanged, a takedown request, then taken down.
     let site =

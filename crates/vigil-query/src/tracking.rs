@@ -111,13 +111,22 @@ impl Tracking {
             "" => None,
             platform => Some(platform.to_ascii_lowercase()),
         };
+        let actor = match request.actor_id.trim() {
+            "" => None,
+            id => Some(
+                id.parse()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| QueryError::invalid("actor_id", "is not an actor id"))?,
+            ),
+        };
         let names: Vec<&str> = request.statuses.iter().map(|status| status.as_str()).collect();
-        let fingerprint = page_fingerprint(&names, &format!("{platform:?}"));
+        let fingerprint = page_fingerprint(&names, &format!("{platform:?}|{actor:?}"));
         let after = match request.page_token.as_str() {
             "" => None,
             token => Some(parse_page_token(token, &fingerprint)?),
         };
-        let filter = AccountFilter { statuses: request.statuses, platform, after, limit: limit + 1 };
+        let filter = AccountFilter { statuses: request.statuses, platform, actor, after, limit: limit + 1 };
         let mut accounts = self.store.list_accounts(filter).await?;
         let next_page_token = next_token(&mut accounts, limit, &fingerprint, |account| account.id);
         Ok(AccountPage { accounts, next_page_token })
@@ -382,6 +391,8 @@ pub fn resume_token(alert: &AlertRecord) -> String {
 pub struct ListAccounts {
     pub statuses: Vec<AccountStatus>,
     pub platform: String,
+    /// An actor's id; all accounts when empty.
+    pub actor_id: String,
     pub page_size: u32,
     pub page_token: String,
 }

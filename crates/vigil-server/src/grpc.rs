@@ -272,6 +272,7 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         let list = ListAccounts {
             statuses,
             platform: request.platform,
+            actor_id: request.actor_id,
             page_size: request.page_size,
             page_token: request.page_token,
         };

@@ -363,6 +363,7 @@ pub struct AccountFilter {
     /// All statuses when empty.
     pub statuses: Vec<AccountStatus>,
     pub platform: Option<String>,
+    pub actor: Option<ActorId>,
     /// Accounts with a greater id only: where the previous page ended.
     pub after: Option<AccountId>,
     pub limit: usize,

@@ -281,7 +281,8 @@ async fn status_changes_and_snapshots_are_history() {
     assert_eq!(snapshot.links[0].value, "https://example.org/a");
     assert_eq!(history.events[1].changed_by, "crawler-example");
 
-    let reported = AccountFilter { statuses: vec![AccountStatus::Reported], platform: None, after: None, limit: 10 };
+    let reported =
+        AccountFilter { statuses: vec![AccountStatus::Reported], platform: None, actor: None, after: None, limit: 10 };
     assert_eq!(store.list_accounts(reported.clone()).await.unwrap().len(), 1);
     let after = AccountFilter { after: Some(account.id), ..reported };
     assert!(store.list_accounts(after).await.unwrap().is_empty());

@@ -236,6 +236,10 @@ pub(crate) fn list(tx: &Transaction<'_>, filter: &AccountFilter) -> Result<Vec<A
         values.push(Value::Text(platform.clone()));
         conditions.push(format!("platform = ?{}", values.len()));
     }
+    if let Some(actor) = filter.actor {
+        values.push(Value::Integer(actor));
+        conditions.push(format!("actor_id = ?{}", values.len()));
+    }
     values.push(Value::Integer(filter.limit as i64));
     let sql = format!("SELECT id FROM account WHERE {} ORDER BY id LIMIT ?{}", conditions.join(" AND "), values.len());
     let ids: Vec<AccountId> =
