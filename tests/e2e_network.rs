@@ -174,3 +174,17 @@ async fn the_network_connects_rare_evidence_and_caps_hubs() {
 
     vigil.stop().await;
 }
+
+/// An operator's benign list with a line that is neither a domain nor
+/// `kind:value` stops the server at start, naming the file and the line.
+#[tokio::test]
+async fn a_broken_benign_list_stops_the_server_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("benign.txt");
+    std::fs::write(&list, "# hosts everyone links to\nexample.net\nhashtag:actu\nnot a domain\n").unwrap();
+    let data = dir.path().join("data");
+    let mut vigil = Vigil::start(&data, &["--benign-list", list.to_str().unwrap()]);
+    assert!(!vigil.exit_status().await.success());
+    vigil.wait_for_log("line 4").await;
+    vigil.wait_for_log("benign list").await;
+}

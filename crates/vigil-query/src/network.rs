@@ -103,6 +103,36 @@ pub struct NetworkSettings {
     pub top_default_window_secs: i64,
 }
 
+impl NetworkSettings {
+    /// Adds an operator's benign list: one entry per line, a domain
+    /// (`example.net`, its subdomains included) or `kind:value` for any
+    /// other indicator (`hashtag:actu`); `#` starts a comment. An entry that
+    /// does not normalize is refused with its line number, so a typo cannot
+    /// silently leave a hub connecting everything.
+    pub fn with_benign_list(mut self, text: &str) -> Result<NetworkSettings, String> {
+        for (index, line) in text.lines().enumerate() {
+            let entry = line.split('#').next().unwrap_or_default().trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let line = index + 1;
+            match entry.split_once(':').and_then(|(kind, value)| Some((IndicatorKind::from_name(kind)?, value))) {
+                Some((kind, value)) => {
+                    let value = vigil_extract::normalize(kind, value)
+                        .map_err(|error| format!("line {line}: {entry:?} is not a valid {}: {error}", kind.as_str()))?;
+                    self.extra_benign_indicators.push((kind, value));
+                }
+                None => {
+                    let domain = vigil_extract::normalize(IndicatorKind::Domain, entry)
+                        .map_err(|error| format!("line {line}: {entry:?} is not a domain or kind:value ({error})"))?;
+                    self.extra_benign_domains.push(domain);
+                }
+            }
+        }
+        Ok(self)
+    }
+}
+
 impl Default for NetworkSettings {
     fn default() -> NetworkSettings {
         NetworkSettings {
@@ -510,6 +540,22 @@ fn now() -> UnixSeconds {
 mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
+
+    #[test]
+    fn an_operators_benign_list_adds_domains_and_values_and_names_a_bad_line() {
+        let text = "# hosts everyone links to\nExample.NET\nhashtag:#Actu  # a daily news tag\n\nurl:hxxps://example[.]org/home\n";
+        let settings = super::NetworkSettings::default().with_benign_list(text).unwrap();
+        assert_eq!(settings.extra_benign_domains, ["example.net"]);
+        assert_eq!(
+            settings.extra_benign_indicators,
+            [
+                (super::IndicatorKind::Hashtag, "actu".to_owned()),
+                (super::IndicatorKind::Url, "https://example.org/home".to_owned())
+            ]
+        );
+        let error = super::NetworkSettings::default().with_benign_list("example.org\nnot a domain\n").unwrap_err();
+        assert!(error.starts_with("line 2:"), "{error}");
+    }
 
     use vigil_store::{SqliteOptions, SqliteStore, Store};
 

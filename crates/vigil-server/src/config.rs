@@ -22,6 +22,7 @@ pub const ENV_LOG_FORMAT: &str = "VIGIL_LOG_FORMAT";
 pub const ENV_LOG: &str = "VIGIL_LOG";
 /// A directory of extra lexicon files (`*.txt`), read at start.
 pub const ENV_LEXICON_DIR: &str = "VIGIL_LEXICON_DIR";
+pub const ENV_BENIGN_LIST: &str = "VIGIL_BENIGN_LIST";
 pub const ENV_MAX_TEXT_BYTES: &str = "VIGIL_MAX_TEXT_BYTES";
 pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
 pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
@@ -63,6 +64,10 @@ pub struct ServeArgs {
     /// A directory of extra lexicon files (*.txt), added to the built-in ones.
     #[arg(long)]
     pub lexicon_dir: Option<PathBuf>,
+    /// A file of benign domains and `kind:value` indicators that never connect
+    /// accounts in the network, added to the built-in list.
+    #[arg(long)]
+    pub benign_list: Option<PathBuf>,
     /// Largest text accepted in any request [default: 1048576].
     #[arg(long)]
     pub max_text_bytes: Option<usize>,
@@ -150,6 +155,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub lexicon_dir: Option<PathBuf>,
+    pub benign_list: Option<PathBuf>,
     pub max_text_bytes: Option<usize>,
     pub max_message_bytes: Option<usize>,
     pub max_posts_per_message: Option<usize>,
@@ -163,6 +169,7 @@ pub struct ServeConfig {
     pub data_dir: PathBuf,
     pub log_format: LogFormat,
     pub lexicon_dir: Option<PathBuf>,
+    pub benign_list: Option<PathBuf>,
     pub limits: Limits,
     pub max_message_bytes: usize,
     /// The least time a GetTipStatus answer takes, known receipt or not.
@@ -207,6 +214,7 @@ impl ServeConfig {
                 .unwrap_or_else(|| "vigil-data".into()),
             log_format: args.log_format.or(env.get(ENV_LOG_FORMAT)?).or(file.log_format).unwrap_or_default(),
             lexicon_dir: args.lexicon_dir.clone().or(env.get(ENV_LEXICON_DIR)?).or(file.lexicon_dir),
+            benign_list: args.benign_list.clone().or(env.get(ENV_BENIGN_LIST)?).or(file.benign_list),
             limits: Limits {
                 max_text_bytes: args
                     .max_text_bytes

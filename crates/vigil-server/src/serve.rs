@@ -13,7 +13,7 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
-use vigil_query::network::Network;
+use vigil_query::network::{Network, NetworkSettings};
 use vigil_query::statistics::Statistics;
 use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
 use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
@@ -42,6 +42,8 @@ pub enum ServeError {
     Task(#[from] tokio::task::JoinError),
     #[error("cannot load tracked accounts: {0}")]
     Tracking(String),
+    #[error("benign list {path}: {reason}")]
+    BenignList { path: String, reason: String },
 }
 
 /// The gRPC service names health reports on, besides the whole server ("").
@@ -81,6 +83,7 @@ pub async fn run(
     // Read before serving: a broken lexicon file is an operator's mistake
     // to fix at once, not a surprise on the first tip.
     let lexicon = Arc::new(load_lexicon(config.lexicon_dir.as_deref())?);
+    let network_settings = load_network_settings(config.benign_list.as_deref())?;
     let services = ReadyServices::default();
     let limit = config.max_message_bytes;
     let router = Server::builder()
@@ -170,7 +173,7 @@ pub async fn run(
             intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
             tracking,
-            network: Network::new(Arc::new(store.clone())),
+            network: Network::with_settings(Arc::new(store.clone()), network_settings.clone()),
             statistics: Statistics::new(Arc::new(store.clone())),
             lexicon: Arc::clone(&lexicon),
             limits: config.limits.clone(),
@@ -187,6 +190,15 @@ pub async fn run(
     tokio::task::spawn_blocking(move || store.checkpoint()).await??;
     tracing::info!("storage closed");
     Ok(served?)
+}
+
+/// The network's caps, with an operator's benign list when one is given.
+pub fn load_network_settings(path: Option<&Path>) -> Result<NetworkSettings, ServeError> {
+    let settings = NetworkSettings::default();
+    let Some(path) = path else { return Ok(settings) };
+    let failed = |reason: String| ServeError::BenignList { path: path.display().to_string(), reason };
+    let text = std::fs::read_to_string(path).map_err(|error| failed(error.to_string()))?;
+    settings.with_benign_list(&text).map_err(failed)
 }
 
 /// The built-in lexicons, and every `*.txt` in `directory` in name order.
