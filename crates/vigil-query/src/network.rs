@@ -106,13 +106,16 @@ pub struct NetworkSettings {
 impl NetworkSettings {
     /// Adds an operator's benign list: one entry per line, a domain
     /// (`example.net`, its subdomains included) or `kind:value` for any
-    /// other indicator (`hashtag:actu`); `#` starts a comment. An entry that
+    /// other indicator (`hashtag:actu`); a line starting with `#`, and what
+    /// follows ` #`, are comments. An entry that
     /// does not normalize is refused with its line number, so a typo cannot
     /// silently leave a hub connecting everything.
     pub fn with_benign_list(mut self, text: &str) -> Result<NetworkSettings, String> {
         for (index, line) in text.lines().enumerate() {
-            let entry = line.split('#').next().unwrap_or_default().trim();
-            if entry.is_empty() {
+            // A comment is a line that starts with '#', or what follows " #":
+            // a hashtag entry holds a '#' of its own.
+            let entry = line.split(" #").next().unwrap_or_default().trim();
+            if entry.is_empty() || entry.starts_with('#') {
                 continue;
             }
             let line = index + 1;
