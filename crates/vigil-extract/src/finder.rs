@@ -296,8 +296,14 @@ impl Finder<'_, '_> {
     /// URL with a real host. The value comes from the original text through
     /// [`normalize`]'s rules, so that normalizing it again changes nothing.
     fn url(&mut self, span: Span, add_scheme: bool) -> bool {
-        let original = self.refanged.original_span(span);
-        let written = refang_authority(&self.refanged.original[original.start..original.end]);
+        // Most links are written plainly: then the scanned bytes are the
+        // original ones and there is nothing to refang.
+        let written = if self.refanged.is_verbatim(span) {
+            Cow::Borrowed(&self.refanged.text[span.start..span.end])
+        } else {
+            let original = self.refanged.original_span(span);
+            refang_authority(&self.refanged.original[original.start..original.end])
+        };
         let candidate = if add_scheme { Cow::Owned(format!("https://{written}")) } else { written };
         let Some(url) = normalize_url(&candidate) else { return false };
         // A host must be an address or a real domain (two labels at least,

@@ -98,6 +98,13 @@ impl<'a> Refanged<'a> {
         Span { start, end }
     }
 
+    /// Whether `span` of `text` is the original's bytes as they are: no
+    /// rewrite, not even a dropped character, falls inside it.
+    pub fn is_verbatim(&self, span: Span) -> bool {
+        let first = self.rewrites.partition_point(|r| r.scanned.end < span.start);
+        self.rewrites.get(first).is_none_or(|r| r.scanned.start > span.end)
+    }
+
     /// Whether a rewrite produced any byte of `span` (of `text`).
     pub fn was_defanged(&self, span: Span) -> bool {
         let first = self.rewrites.partition_point(|r| r.scanned.end <= span.start);
@@ -279,6 +286,21 @@ mod tests {
     fn refangs_only_the_authority_of_a_url() {
         assert_eq!(refang_authority("hxxps[://]example[.]org/a(.)b?q=[.]"), "https://example.org/a(.)b?q=[.]");
         assert_eq!(refang_authority("hxxp://example[.]org"), "http://example.org");
+    }
+
+    #[test]
+    fn verbatim_spans_are_those_no_rewrite_touches() {
+        let original = "voir https://example.org/a puis hxxp://example[.]net et exa\u{200B}mple.com";
+        let refanged = Refanged::new(original);
+        let text = refanged.text.as_ref();
+        let span_of = |needle: &str| {
+            let start = text.find(needle).unwrap();
+            Span { start, end: start + needle.len() }
+        };
+        assert!(refanged.is_verbatim(span_of("https://example.org/a")));
+        assert!(!refanged.is_verbatim(span_of("http://example.net")), "a rewritten scheme and dot");
+        assert!(!refanged.is_verbatim(span_of("example.com")), "a dropped invisible character");
+        assert!(Refanged::new("plain https://example.org").is_verbatim(Span { start: 6, end: 25 }));
     }
 
     #[test]
