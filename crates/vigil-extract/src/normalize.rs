@@ -116,8 +116,13 @@ pub(crate) fn normalize_url(candidate: &str) -> Option<Url> {
 
 /// A host name in lowercase ASCII (punycode for internationalized names).
 pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
-    let ascii = url::Host::parse(candidate).ok()?;
-    let url::Host::Domain(domain) = ascii else { return None };
+    let domain = match plain_ascii_domain(candidate) {
+        Some(plain) => plain.to_owned(),
+        None => match url::Host::parse(candidate).ok()? {
+            url::Host::Domain(domain) => domain,
+            url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
+        },
+    };
     let labels_ok = domain.split('.').count() >= 2
         && domain
             .split('.')
@@ -125,6 +130,18 @@ pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
     let tld_ok =
         domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
     (labels_ok && tld_ok).then_some(domain)
+}
+
+/// `candidate` itself when host parsing could only give it back unchanged:
+/// lowercase ASCII letters, digits, '-' and '.', no punycode label to check,
+/// and a last label that cannot make it an IPv4 address (all digits, or
+/// `0x` hex). Most hosts are such, and IDNA processing is the dearest part
+/// of normalizing one.
+fn plain_ascii_domain(candidate: &str) -> Option<&str> {
+    let plain = candidate.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let last = candidate.rsplit('.').next().unwrap_or_default();
+    let maybe_number = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
+    (plain && !candidate.contains("xn--") && !maybe_number).then_some(candidate)
 }
 
 /// Whether a domain written in prose, without a scheme, is likely a domain:
@@ -154,6 +171,51 @@ fn normalize_hex(value: &str, digits: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plain_ascii_shortcut_agrees_with_host_parsing() {
+        let by_parsing = |candidate: &str| match url::Host::parse(candidate) {
+            Ok(url::Host::Domain(domain)) => Some(domain),
+            _ => None,
+        };
+        let mut cases: Vec<String> = [
+            "example.org",
+            "a.b",
+            "1.2.3.4",
+            "example.0x1f",
+            "example.0x",
+            "xn--mnchen-3ya.example",
+            "-a.example",
+            "a-.example",
+            "a..b",
+            ".example.org",
+            "example.org.",
+            "0x7f.1",
+            "ex--ample.org",
+            "",
+            ".",
+            "-",
+            "a",
+        ]
+        .iter()
+        .map(|case| (*case).to_owned())
+        .collect();
+        // Every string of up to 6 bytes over the bytes that matter.
+        let alphabet = b"a0x.-9";
+        let mut strings = vec![String::new()];
+        for _ in 0..6 {
+            strings = strings
+                .iter()
+                .flat_map(|prefix| alphabet.iter().map(move |&b| format!("{prefix}{}", b as char)))
+                .collect();
+            cases.extend(strings.iter().cloned());
+        }
+        for case in &cases {
+            if let Some(plain) = plain_ascii_domain(case) {
+                assert_eq!(Some(plain.to_owned()), by_parsing(case), "{case:?}");
+            }
+        }
+    }
 
     fn check(kind: IndicatorKind, raw: &str, expected: Result<&str, ()>) {
         assert_eq!(normalize(kind, raw).map_err(|_| ()), expected.map(str::to_owned), "normalizing {kind} {raw:?}");
