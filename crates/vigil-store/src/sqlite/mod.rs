@@ -133,7 +133,7 @@ impl Store for SqliteStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
-            let id = insert_document(tx, &tip.document, &mut first_seen_accounts)?
+            let (id, _) = insert_document(tx, &tip.document, &mut first_seen_accounts)?
                 .expect("a tip has no post key, so it is never a duplicate");
             tx.execute(
                 "INSERT INTO tip (document_id, receipt_hash, status) VALUES (?1, ?2, 'received')",
@@ -170,27 +170,24 @@ impl Store for SqliteStore {
                 "SELECT id FROM document WHERE kind = 'post' AND platform = ?1 AND platform_post_id = ?2",
             )?;
             let mut outcomes = Vec::with_capacity(posts.len());
+            let (mut authors, mut seen) = (Vec::new(), HashSet::new());
             for post in &posts {
                 let existing: Option<DocumentId> = find_existing
                     .query_row(params![post.platform, post.platform_post_id], |row| row.get(0))
                     .optional()?;
                 outcomes.push(match existing {
                     Some(id) => PostOutcome::Duplicate(id),
-                    None => PostOutcome::Stored(
-                        insert_document(tx, post, &mut first_seen_accounts)?
-                            .expect("the post key was checked free in this transaction"),
-                    ),
+                    None => {
+                        let (id, author) = insert_document(tx, post, &mut first_seen_accounts)?
+                            .expect("the post key was checked free in this transaction");
+                        if let Some(author) = author
+                            && seen.insert(author)
+                        {
+                            authors.push(author);
+                        }
+                        PostOutcome::Stored(id)
+                    }
                 });
-            }
-            let (mut authors, mut seen) = (Vec::new(), HashSet::new());
-            let mut author_of = tx.prepare_cached("SELECT author_account_id FROM document WHERE id = ?1")?;
-            for outcome in &outcomes {
-                if let PostOutcome::Stored(id) = outcome
-                    && let Some(author) = author_of.query_row(params![id], |row| row.get::<_, Option<AccountId>>(0))?
-                    && seen.insert(author)
-                {
-                    authors.push(author);
-                }
             }
             Ok(PostsStored { outcomes, first_seen_accounts, authors })
         })
@@ -400,13 +397,14 @@ pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Docu
 }
 
 /// Inserts a document with its sightings, accounts and full-text entry.
-/// `None` when a post with the same key is already stored. Accounts stored
-/// for the first time are added to `first_seen`.
+/// Its id and its author's, or `None` when a post with the same key is
+/// already stored. Accounts stored for the first time are added to
+/// `first_seen`.
 fn insert_document(
     tx: &Transaction<'_>,
     document: &NewDocument,
     first_seen: &mut Vec<AccountId>,
-) -> Result<Option<DocumentId>, StoreError> {
+) -> Result<Option<(DocumentId, Option<AccountId>)>, StoreError> {
     let author_id = document
         .author
         .as_ref()
@@ -475,7 +473,7 @@ fn insert_document(
             count.execute(params![account_id])?;
         }
     }
-    Ok(Some(id))
+    Ok(Some((id, author_id)))
 }
 
 fn find_account(tx: &Transaction<'_>, key: &AccountKey) -> Result<Option<AccountId>, StoreError> {
