@@ -216,8 +216,7 @@ pub(crate) fn view(tx: &Transaction<'_>, id: ActorId, max_entries: usize) -> Res
         })?
         .collect::<Result<_, _>>()?;
     for &account in &account_ids {
-        let history = super::tracking::history(tx, &AccountSelector::Id(account), max_entries)?;
-        timeline.extend(history.into_iter().flat_map(|history| history.events).map(TimelineEntry::Account));
+        timeline.extend(super::tracking::events(tx, account, max_entries)?.into_iter().map(TimelineEntry::Account));
     }
     // Newest first; ids break ties so the order is stable.
     timeline.sort_by_key(|entry| {

@@ -129,6 +129,14 @@ pub(crate) fn history(
     max_events: usize,
 ) -> Result<Option<AccountHistory>, StoreError> {
     let Some(id) = resolve(tx, selector)? else { return Ok(None) };
+    let events = events(tx, id, max_events)?;
+    let successors = successors_where(tx, "predecessor_id = ?1", id)?;
+    let predecessors = successors_where(tx, "account_id = ?1", id)?;
+    Ok(Some(AccountHistory { account: account_record(tx, id)?, events, successors, predecessors }))
+}
+
+/// An account's newest `max_events` events, newest first.
+pub(crate) fn events(tx: &Transaction<'_>, id: AccountId, max_events: usize) -> Result<Vec<AccountEvent>, StoreError> {
     let mut statement = tx.prepare_cached(
         "SELECT id, account_id, kind, at, changed_by, status, reported_to, display_name, bio, avatar_sha256, links,
                 related_account_id, note
@@ -163,9 +171,7 @@ pub(crate) fn history(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let successors = successors_where(tx, "predecessor_id = ?1", id)?;
-    let predecessors = successors_where(tx, "account_id = ?1", id)?;
-    Ok(Some(AccountHistory { account: account_record(tx, id)?, events, successors, predecessors }))
+    Ok(events)
 }
 
 fn successors_where(tx: &Transaction<'_>, condition: &str, id: i64) -> Result<Vec<SuccessorRecord>, StoreError> {
