@@ -13,6 +13,7 @@ mod intake;
 mod limits;
 mod lookup;
 pub mod network;
+mod page_token;
 mod search;
 mod sightings;
 pub mod statistics;

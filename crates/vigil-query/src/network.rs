@@ -23,9 +23,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use vigil_extract::{IndicatorKind, normalize};
 pub use vigil_store::{
     BenignIndicators, Connector, ConnectorOrder, GraphEdge, GraphEdgeKind, GraphEntity, GraphIndicator, GraphNode,
@@ -36,8 +33,8 @@ use vigil_store::{
     SharedIndicatorQuery, TopConnectorQuery, UnixSeconds,
 };
 
-use crate::QueryError;
 use crate::sightings::normalize_platform;
+use crate::{QueryError, page_token};
 
 /// Hosts of platforms and everyday infrastructure: every account links to
 /// them, so they say nothing about who is connected to whom. Subdomains
@@ -286,7 +283,8 @@ impl Network {
         let max_nodes = bounded("max_nodes", request.max_nodes, DEFAULT_NODES, MAX_NODES)? as usize;
         let page_size = bounded("page_size", request.page_size, max_nodes as u32, MAX_NODES)? as usize;
         let window = checked_window(request.observed_from, request.observed_until)?;
-        let fingerprint = fingerprint(&format!("n|{start:?}|{max_depth}|{max_nodes}|{window:?}|{page_size}"));
+        let fingerprint =
+            page_token::fingerprint(&format!("n|{start:?}|{max_depth}|{max_nodes}|{window:?}|{page_size}"));
         let (as_of, offset) = match request.page_token.as_str() {
             "" => (None, 0),
             token => {
@@ -321,7 +319,7 @@ impl Network {
         let account = checked_id("account_id", &request.account_id)?;
         let page_size = bounded("page_size", request.page_size, DEFAULT_SHARED_PAGE, MAX_SHARED_PAGE)? as usize;
         let window = checked_window(request.observed_from, request.observed_until)?;
-        let fingerprint = fingerprint(&format!("s|{account}|{window:?}|{page_size}"));
+        let fingerprint = page_token::fingerprint(&format!("s|{account}|{window:?}|{page_size}"));
         let (as_of, offset) = match request.page_token.as_str() {
             "" => (None, 0),
             token => {
@@ -507,26 +505,13 @@ fn describe(start: &GraphStart) -> String {
     }
 }
 
-fn fingerprint(described: &str) -> String {
-    Sha256::digest(described.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn encode_token(fingerprint: &str, as_of: DocumentId, offset: usize) -> String {
-    URL_SAFE_NO_PAD.encode(format!("v1|{fingerprint}|{as_of}:{offset}"))
+    page_token::encode(fingerprint, &format!("{as_of}:{offset}"))
 }
 
 fn decode_token(token: &str, expected_fingerprint: &str) -> Result<(DocumentId, usize), QueryError> {
-    let malformed =
-        || QueryError::invalid("page_token", "is malformed: pass next_page_token from the previous response as it is");
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
-    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-    let mut parts = text.splitn(3, '|');
-    let (Some("v1"), Some(fingerprint), Some(position)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed());
-    };
-    if fingerprint != expected_fingerprint {
-        return Err(QueryError::invalid("page_token", "belongs to a different request"));
-    }
+    let malformed = page_token::malformed;
+    let position = page_token::decode(token, expected_fingerprint, "belongs to a different request")?;
     let (as_of, offset) = position.split_once(':').ok_or_else(malformed)?;
     let offset: usize = offset.parse().map_err(|_| malformed())?;
     if offset > MAX_NODES as usize * 100 {
@@ -543,6 +528,9 @@ fn now() -> UnixSeconds {
 mod tests {
     use std::collections::HashMap;
     use std::time::Duration;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     #[test]
     fn an_operators_benign_list_adds_domains_and_values_and_names_a_bad_line() {

@@ -1,12 +1,9 @@
 //! Full-text search requests, and the page tokens that continue them.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use vigil_extract::{Category, fold_for_search};
 use vigil_store::{DocumentKind, SearchCursor, SearchHit, SearchOrder, SearchQuery, UnixSeconds};
 
-use crate::{Query, QueryError};
+use crate::{Query, QueryError, page_token};
 
 const DEFAULT_PAGE_SIZE: usize = 20;
 const MAX_PAGE_SIZE: usize = 100;
@@ -155,7 +152,7 @@ fn fingerprint(phrases: &[String], order: SearchOrder, request: &SearchRequest) 
         request.observed_until,
         request.page_size
     );
-    Sha256::digest(described.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+    page_token::fingerprint(&described)
 }
 
 fn encode_token(cursor: SearchCursor, fingerprint: &str) -> String {
@@ -163,21 +160,12 @@ fn encode_token(cursor: SearchCursor, fingerprint: &str) -> String {
         SearchCursor::Newest { observed_at, id } => format!("n:{observed_at}:{id}"),
         SearchCursor::Relevance { offset } => format!("r:{offset}"),
     };
-    URL_SAFE_NO_PAD.encode(format!("v1|{fingerprint}|{position}"))
+    page_token::encode(fingerprint, &position)
 }
 
 fn decode_token(token: &str, expected_fingerprint: &str) -> Result<SearchCursor, QueryError> {
-    let malformed =
-        || QueryError::invalid("page_token", "is malformed: pass next_page_token from the previous response as it is");
-    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
-    let text = String::from_utf8(bytes).map_err(|_| malformed())?;
-    let mut parts = text.splitn(3, '|');
-    let (Some("v1"), Some(fingerprint), Some(position)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(malformed());
-    };
-    if fingerprint != expected_fingerprint {
-        return Err(QueryError::invalid("page_token", "belongs to a different query or filters"));
-    }
+    let malformed = page_token::malformed;
+    let position = page_token::decode(token, expected_fingerprint, "belongs to a different query or filters")?;
     let fields: Vec<&str> = position.split(':').collect();
     match fields[..] {
         ["n", observed_at, id] => Ok(SearchCursor::Newest {
@@ -191,6 +179,9 @@ fn decode_token(token: &str, expected_fingerprint: &str) -> Result<SearchCursor,
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     #[test]

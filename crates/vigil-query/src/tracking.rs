@@ -11,7 +11,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
 use tokio::sync::{Mutex, broadcast, watch};
 use vigil_extract::IndicatorKind;
 use vigil_store::{
@@ -584,8 +583,7 @@ pub(crate) fn page_fingerprint(statuses: &[&str], other_filters: &str) -> String
     let mut names = statuses.to_vec();
     names.sort_unstable();
     names.dedup();
-    let described = format!("{names:?}|{other_filters}");
-    Sha256::digest(described.as_bytes())[..8].iter().map(|b| format!("{b:02x}")).collect()
+    crate::page_token::fingerprint(&format!("{names:?}|{other_filters}"))
 }
 
 /// The id a page token resumes after; ids of accounts, actors and sites
