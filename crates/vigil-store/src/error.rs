@@ -16,6 +16,12 @@ pub enum StoreError {
     Database(rusqlite::Error),
     #[error("storage worker stopped: {0}")]
     Worker(String),
+    #[error("cannot connect to PostgreSQL at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("database migration {version} failed: {source}")]
+    PostgresMigration { version: usize, source: tokio_postgres::Error },
+    #[error("database error: {0}")]
+    Postgres(tokio_postgres::Error),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -26,6 +32,40 @@ impl From<rusqlite::Error> for StoreError {
                 StoreError::Unavailable(error.to_string())
             }
             _ => StoreError::Database(error),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        let unavailable = match error.code() {
+            // Disk full, a read-only standby or server, too many connections,
+            // or the server shutting down: a retry may succeed.
+            Some(code) => [
+                SqlState::DISK_FULL,
+                SqlState::READ_ONLY_SQL_TRANSACTION,
+                SqlState::TOO_MANY_CONNECTIONS,
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::OUT_OF_MEMORY,
+            ]
+            .contains(code),
+            // No SQLSTATE: the connection itself failed.
+            None => {
+                error.is_closed()
+                    || std::error::Error::source(&error).is_some_and(|source| source.is::<std::io::Error>())
+            }
+        };
+        if unavailable { StoreError::Unavailable(error.to_string()) } else { StoreError::Postgres(error) }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(error) => error.into(),
+            other => StoreError::Unavailable(format!("no database connection: {other}")),
         }
     }
 }

@@ -1,14 +1,16 @@
 //! The vigil knowledge base: documents, indicators, sightings and accounts.
 //!
 //! [`Store`] is the contract every storage engine keeps; [`SqliteStore`] is
-//! the embedded default. Each write method is one transaction: it is applied
-//! whole or not at all. Values arrive already normalized by `vigil-extract`;
+//! the embedded default and [`PostgresStore`] the engine replicas share.
+//! Each write method is one transaction: it is applied whole or not at all. Values arrive already normalized by `vigil-extract`;
 //! the store never interprets text.
 
 mod error;
+mod full_text;
 mod migrations;
 mod model;
 mod network;
+mod postgres;
 mod sqlite;
 mod statistics;
 
@@ -17,6 +19,7 @@ use async_trait::async_trait;
 pub use error::StoreError;
 pub use model::*;
 pub use network::*;
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use statistics::*;
 pub use vigil_extract::{IndicatorKind, Span};

@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
-use crate::migrations;
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
+use crate::{full_text, migrations};
 
 mod actors;
 mod sites;
@@ -434,7 +434,7 @@ fn insert_document(
     let Some(id) = id else { return Ok(None) };
 
     tx.prepare_cached("INSERT INTO document_fts (rowid, text) VALUES (?1, ?2)")?
-        .execute(params![id, document.search_text])?;
+        .execute(params![id, full_text::indexed_text(&document.search_text)])?;
     let mut categorize =
         tx.prepare_cached("INSERT INTO document_category (document_id, category, score) VALUES (?1, ?2, ?3)")?;
     for (category, score) in &document.categories {
@@ -590,15 +590,11 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
         values.push(value);
         format!("?{}", values.len())
     };
-    let uses_text = !query.phrases.is_empty();
+    // Terms are cut by vigil, the same way on every engine (full_text.rs).
+    let phrases = full_text::phrase_terms(&query.phrases);
+    let uses_text = !phrases.is_empty();
     if uses_text {
-        let expression = query
-            .phrases
-            .iter()
-            .map(|phrase| format!("\"{}\"", phrase.replace('"', "\"\"")))
-            .collect::<Vec<_>>()
-            .join(" ");
-        conditions.push(format!("document_fts MATCH {}", bind(Value::Text(expression))));
+        conditions.push(format!("document_fts MATCH {}", bind(Value::Text(full_text::fts5_query(&phrases)))));
     }
     if !query.kinds.is_empty() {
         let kinds: Vec<String> = query.kinds.iter().map(|kind| bind(Value::Text(kind.as_str().to_owned()))).collect();
@@ -635,7 +631,6 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     let limit = bind(Value::Integer(query.limit as i64));
     let offset = bind(Value::Integer(offset as i64));
     let from = if uses_text { "document_fts JOIN document d ON d.id = document_fts.rowid" } else { "document d" };
-    let snippet = if uses_text { "snippet(document_fts, 0, '[', ']', '…', 24)" } else { "substr(d.text, 1, 200)" };
     let order = match query.order {
         SearchOrder::Relevance if uses_text => "bm25(document_fts), d.id DESC",
         _ => "d.observed_at DESC, d.id DESC",
@@ -643,12 +638,13 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     let where_clause =
         if conditions.is_empty() { String::new() } else { format!("WHERE {}", conditions.join(" AND ")) };
     let sql = format!(
-        "SELECT {DOCUMENT_COLUMNS}, {snippet} FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
+        "SELECT {DOCUMENT_COLUMNS}, d.text FROM {from} {where_clause} ORDER BY {order} LIMIT {limit} OFFSET {offset}"
     );
     let mut statement = tx.prepare(&sql)?;
     let hits = statement
         .query_map(params_from_iter(values), |row| {
-            Ok(SearchHit { document: document_summary(row)?, snippet: row.get(9)? })
+            let text: String = row.get(9)?;
+            Ok(SearchHit { document: document_summary(row)?, snippet: full_text::snippet(&text, &phrases) })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(hits)

@@ -1,0 +1,1 @@
+//! The account network on PostgreSQL: [`crate::NetworkStore`] for [`super::PostgresStore`].

@@ -1,0 +1,1 @@
+//! The transparency report on PostgreSQL: [`crate::StatisticsStore`] for [`super::PostgresStore`].
