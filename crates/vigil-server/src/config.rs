@@ -16,6 +16,7 @@ use vigil_query::Limits;
 
 pub const ENV_LISTEN: &str = "VIGIL_LISTEN";
 pub const ENV_DATA_DIR: &str = "VIGIL_DATA_DIR";
+pub const ENV_DATABASE_URL: &str = "VIGIL_DATABASE_URL";
 pub const ENV_CONFIG: &str = "VIGIL_CONFIG";
 pub const ENV_LOG_FORMAT: &str = "VIGIL_LOG_FORMAT";
 /// A `tracing` filter such as `info` or `vigil_server=debug,info`.
@@ -56,6 +57,11 @@ pub struct ServeArgs {
     /// Where the database lives [default: ./vigil-data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// A PostgreSQL database to keep everything in instead of the embedded
+    /// SQLite file, e.g. postgres://vigil@db.example.org/vigil; replicas
+    /// pointed at one database serve the same knowledge base.
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// A TOML file with any of the settings below, in snake_case.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -99,7 +105,11 @@ pub struct ReportArgs {
     /// Where the database lives [default: ./vigil-data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// The TOML file `vigil serve` reads; only its data_dir is used here.
+    /// The PostgreSQL database `vigil serve --database-url` writes.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// The TOML file `vigil serve` reads; only its data_dir and
+    /// database_url are used here.
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Start of the range, inclusive: YYYY-MM-DD (midnight UTC) or RFC 3339
@@ -153,6 +163,7 @@ impl FromStr for LogFormat {
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
     pub log_format: Option<LogFormat>,
     pub lexicon_dir: Option<PathBuf>,
     pub benign_list: Option<PathBuf>,
@@ -167,6 +178,8 @@ pub struct FileConfig {
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// PostgreSQL instead of SQLite in `data_dir` when set.
+    pub database_url: Option<String>,
     pub log_format: LogFormat,
     pub lexicon_dir: Option<PathBuf>,
     pub benign_list: Option<PathBuf>,
@@ -188,6 +201,8 @@ pub enum ConfigError {
     Environment { name: &'static str, value: String, reason: String },
     #[error("{name} is {value}, {reason}")]
     Invalid { name: &'static str, value: usize, reason: &'static str },
+    #[error("database_url must start with postgres:// or postgresql:// (SQLite needs no URL: it lives in data_dir)")]
+    DatabaseUrl,
 }
 
 impl ServeConfig {
@@ -212,6 +227,7 @@ impl ServeConfig {
                 .or(env.get(ENV_DATA_DIR)?)
                 .or(file.data_dir)
                 .unwrap_or_else(|| "vigil-data".into()),
+            database_url: args.database_url.clone().or(env.get(ENV_DATABASE_URL)?).or(file.database_url),
             log_format: args.log_format.or(env.get(ENV_LOG_FORMAT)?).or(file.log_format).unwrap_or_default(),
             lexicon_dir: args.lexicon_dir.clone().or(env.get(ENV_LEXICON_DIR)?).or(file.lexicon_dir),
             benign_list: args.benign_list.clone().or(env.get(ENV_BENIGN_LIST)?).or(file.benign_list),
@@ -249,6 +265,11 @@ impl ServeConfig {
         let positive = |name, value: usize| {
             if value == 0 { Err(ConfigError::Invalid { name, value, reason: "must be at least 1" }) } else { Ok(()) }
         };
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ConfigError::DatabaseUrl);
+        }
         positive("max_text_bytes", self.limits.max_text_bytes)?;
         positive("max_posts_per_message", self.limits.max_posts_per_message)?;
         positive("max_posts_per_stream", self.limits.max_posts_per_stream)?;
@@ -268,6 +289,7 @@ impl ServeConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReportConfig {
     pub data_dir: PathBuf,
+    pub database_url: Option<String>,
     pub from: Option<String>,
     pub until: Option<String>,
     pub format: ReportFormat,
@@ -275,20 +297,21 @@ pub struct ReportConfig {
 }
 
 impl ReportConfig {
-    /// The data directory resolves as for `vigil serve` (flag, then
-    /// `VIGIL_DATA_DIR`, then the config file, then `vigil-data`), so that a
-    /// report reads the database the server writes.
+    /// The database resolves as for `vigil serve` (flag, then environment,
+    /// then the config file, then `vigil-data`), so that a report reads the
+    /// database the server writes.
     pub fn resolve(args: &ReportArgs, environment: &HashMap<String, String>) -> Result<ReportConfig, ConfigError> {
         let env = Environment(environment);
-        let data_dir = match args.data_dir.clone().or(env.get(ENV_DATA_DIR)?) {
-            Some(data_dir) => data_dir,
-            None => match args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?) {
-                Some(path) => read_file_config(&path)?.data_dir.unwrap_or_else(|| "vigil-data".into()),
-                None => "vigil-data".into(),
-            },
+        let file = match args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?) {
+            Some(path) => read_file_config(&path)?,
+            None => FileConfig::default(),
         };
+        let data_dir =
+            args.data_dir.clone().or(env.get(ENV_DATA_DIR)?).or(file.data_dir).unwrap_or_else(|| "vigil-data".into());
+        let database_url = args.database_url.clone().or(env.get(ENV_DATABASE_URL)?).or(file.database_url);
         Ok(ReportConfig {
             data_dir,
+            database_url,
             from: args.from.clone(),
             until: args.until.clone(),
             format: args.format,

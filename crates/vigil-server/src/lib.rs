@@ -13,6 +13,7 @@ mod message_size;
 pub mod report_command;
 pub mod serve;
 mod status;
+pub mod storage;
 
 use tracing_subscriber::EnvFilter;
 

@@ -7,7 +7,6 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,9 +16,10 @@ use vigil_query::statistics::{
     DurationSummary, PlatformCounts, ReportRequest, SiteKindCounts, Statistics, TransparencyReport, format_utc,
     parse_time, report_range,
 };
-use vigil_store::{SqliteOptions, SqliteStore, StoreError};
+use vigil_store::{SqliteOptions, StoreError};
 
 use crate::config::{ReportConfig, ReportFormat};
+use crate::storage::Storage;
 
 #[derive(Debug, Error)]
 pub enum ReportError {
@@ -63,16 +63,16 @@ pub async fn run(config: &ReportConfig) -> Result<(), ReportError> {
     // Checked before the database is opened, so a typo in a flag is
     // reported as such wherever the data directory is.
     report_range(request, now())?;
-    let path = SqliteOptions::in_directory(&config.data_dir).path;
-    // Opening would create an empty database and report zeros: a wrong
-    // path must say so instead.
-    if !path.is_file() {
-        return Err(ReportError::NoDatabase { path: path.display().to_string() });
+    if config.database_url.is_none() {
+        let path = SqliteOptions::in_directory(&config.data_dir).path;
+        // Opening would create an empty database and report zeros: a wrong
+        // path must say so instead.
+        if !path.is_file() {
+            return Err(ReportError::NoDatabase { path: path.display().to_string() });
+        }
     }
-    let store = tokio::task::spawn_blocking(move || SqliteStore::open(&SqliteOptions { path, readers: 1 }))
-        .await
-        .map_err(|error| StoreError::Worker(error.to_string()))??;
-    let report = Statistics::new(Arc::new(store)).transparency_report(request).await?;
+    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 1).await?;
+    let report = Statistics::new(store.statistics()).transparency_report(request).await?;
     let rendered = render(&report, config.format);
     write_output(config.output.as_ref(), rendered.as_bytes())
 }

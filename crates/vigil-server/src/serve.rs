@@ -16,13 +16,14 @@ use vigil_proto::v1 as pb;
 use vigil_query::network::{Network, NetworkSettings};
 use vigil_query::statistics::Statistics;
 use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
-use vigil_store::{SqliteOptions, SqliteStore, Store, StoreError};
+use vigil_store::StoreError;
 
 use crate::config::ServeConfig;
 use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services, TrackingAdapter};
 use crate::grpc_network::NetworkAdapter;
 use crate::grpc_statistics::StatisticsAdapter;
 use crate::message_size::OversizedMessageLayer;
+use crate::storage::Storage;
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -156,7 +157,7 @@ pub async fn run(
                 return Err(error);
             }
         };
-        let shared: Arc<dyn Store> = Arc::new(store.clone());
+        let shared = store.store();
         let tracking = match Tracking::open(Arc::clone(&shared), TrackingSettings::default()).await {
             Ok(tracking) => tracking,
             Err(error) => {
@@ -173,8 +174,8 @@ pub async fn run(
             intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
             tracking,
-            network: Network::with_settings(Arc::new(store.clone()), network_settings.clone()),
-            statistics: Statistics::new(Arc::new(store.clone())),
+            network: Network::with_settings(store.network(), network_settings.clone()),
+            statistics: Statistics::new(store.statistics()),
             lexicon: Arc::clone(&lexicon),
             limits: config.limits.clone(),
             max_message_bytes: limit,
@@ -187,7 +188,7 @@ pub async fn run(
     };
     let (served, opened) = tokio::join!(serving, opening);
     let store = opened?;
-    tokio::task::spawn_blocking(move || store.checkpoint()).await??;
+    store.close().await?;
     tracing::info!("storage closed");
     Ok(served?)
 }
@@ -222,12 +223,15 @@ pub fn load_lexicon(directory: Option<&Path>) -> Result<Lexicon, ServeError> {
     Ok(lexicon)
 }
 
-async fn open_store(config: &ServeConfig) -> Result<SqliteStore, ServeError> {
-    let data_dir = config.data_dir.clone();
-    std::fs::create_dir_all(&data_dir)
-        .map_err(|source| ServeError::DataDir { path: data_dir.display().to_string(), source })?;
-    let store =
-        tokio::task::spawn_blocking(move || SqliteStore::open(&SqliteOptions::in_directory(&data_dir))).await??;
-    tracing::info!(data_dir = %config.data_dir.display(), "storage open and migrated");
+async fn open_store(config: &ServeConfig) -> Result<Storage, ServeError> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
+    }
+    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 4).await?;
+    match &store {
+        Storage::Sqlite(_) => tracing::info!(data_dir = %config.data_dir.display(), "storage open and migrated"),
+        Storage::Postgres(_) => tracing::info!("PostgreSQL storage open and migrated"),
+    }
     Ok(store)
 }

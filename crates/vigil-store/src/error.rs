@@ -18,9 +18,9 @@ pub enum StoreError {
     Worker(String),
     #[error("cannot connect to PostgreSQL at {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("database migration {version} failed: {source}")]
+    #[error("database migration {version} failed: {}", describe(source))]
     PostgresMigration { version: usize, source: tokio_postgres::Error },
-    #[error("database error: {0}")]
+    #[error("database error: {}", describe(.0))]
     Postgres(tokio_postgres::Error),
 }
 
@@ -57,7 +57,7 @@ impl From<tokio_postgres::Error> for StoreError {
                     || std::error::Error::source(&error).is_some_and(|source| source.is::<std::io::Error>())
             }
         };
-        if unavailable { StoreError::Unavailable(error.to_string()) } else { StoreError::Postgres(error) }
+        if unavailable { StoreError::Unavailable(describe(&error)) } else { StoreError::Postgres(error) }
     }
 }
 
@@ -67,5 +67,14 @@ impl From<deadpool_postgres::PoolError> for StoreError {
             deadpool_postgres::PoolError::Backend(error) => error.into(),
             other => StoreError::Unavailable(format!("no database connection: {other}")),
         }
+    }
+}
+
+/// A PostgreSQL error with the server's code and message, which its own
+/// `Display` leaves out ("db error").
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.message(), db.code().code(), db.detail().unwrap_or_default()),
+        None => error.to_string(),
     }
 }

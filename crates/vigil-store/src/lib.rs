@@ -7,6 +7,7 @@
 
 mod error;
 mod full_text;
+mod history;
 mod migrations;
 mod model;
 mod network;

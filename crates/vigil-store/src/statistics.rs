@@ -7,9 +7,8 @@
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use rusqlite::{Transaction, params};
 
-use crate::{SqliteStore, StoreError, UnixSeconds};
+use crate::{StoreError, UnixSeconds};
 
 /// What the statistics queries read.
 #[async_trait]
@@ -165,26 +164,131 @@ pub struct SiteKindCounts {
     pub request_to_takedown: DurationSummary,
 }
 
-#[async_trait]
-impl StatisticsStore for SqliteStore {
-    async fn transparency_report(
-        &self,
-        range: ReportRange,
-        generated_at: UnixSeconds,
-    ) -> Result<TransparencyReport, StoreError> {
-        self.read(move |tx| {
-            let (platforms, all_platforms) = platform_counts(tx, range)?;
-            Ok(TransparencyReport {
-                range,
-                generated_at,
-                platforms,
-                all_platforms,
-                tips: tip_counts(tx, range)?,
-                sites: site_counts(tx, range)?,
-            })
-        })
-        .await
-    }
+/// The rows of the report's queries, as each engine reads them; the
+/// figures are made of them by the shared code below, so both engines
+/// report alike.
+pub(crate) trait ReportSource {
+    /// The rows `sql` (one of the queries below) returns over `[$1, $2)`.
+    async fn rows<R: ReportRow>(&self, sql: &'static str, range: ReportRange) -> Result<Vec<R>, StoreError>;
+}
+
+/// A row of a report query: a tuple of columns both engines can read.
+pub(crate) trait ReportRow: Sized {
+    fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self>;
+    fn from_postgres(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error>;
+}
+
+macro_rules! report_row {
+    ($($column:ident $index:tt),+) => {
+        impl<$($column),+> ReportRow for ($($column,)+)
+        where
+            $($column: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>,)+
+        {
+            fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                Ok(($(row.get($index)?,)+))
+            }
+
+            fn from_postgres(row: &tokio_postgres::Row) -> Result<Self, tokio_postgres::Error> {
+                Ok(($(row.try_get($index)?,)+))
+            }
+        }
+    };
+}
+
+report_row!(A 0, B 1);
+report_row!(A 0, B 1, C 2);
+report_row!(A 0, B 1, C 2, D 3);
+
+// The report's queries, in SQL both engines run as written, over
+// `[$1, $2)` (SQLite numbers its parameters `?1`).
+
+/// Platform, accounts known by `$2`, of which first seen in the range.
+pub(crate) const ACCOUNTS: &str = "SELECT platform, count(*), count(*) FILTER (WHERE first_seen >= $1)
+     FROM account WHERE first_seen < $2 GROUP BY platform";
+
+/// Platform, status, accounts changed to it in the range.
+pub(crate) const STATUS_CHANGES: &str = "SELECT a.platform, e.status, count(DISTINCT e.account_id)
+     FROM account_event e JOIN account a ON a.id = e.account_id
+     WHERE e.kind = 'status_changed' AND e.status IN ('reported', 'suspended', 'reappeared')
+       AND e.at >= $1 AND e.at < $2
+     GROUP BY a.platform, e.status";
+
+/// Platform, seconds from an account's first report to the first
+/// suspension at or after it, where that suspension is in the range. Only
+/// the first report counts, so that a report filed again after a
+/// suspension does not start a second, shorter clock.
+pub(crate) const REPORT_TO_SUSPENSION: &str = "WITH first_report AS (
+         SELECT account_id, min(at) AS reported_at FROM account_event
+         WHERE kind = 'status_changed' AND status = 'reported' GROUP BY account_id
+     ), suspension AS (
+         SELECT r.account_id, r.reported_at,
+                (SELECT min(e.at) FROM account_event e
+                 WHERE e.account_id = r.account_id AND e.kind = 'status_changed'
+                   AND e.status = 'suspended' AND e.at >= r.reported_at) AS suspended_at
+         FROM first_report r
+     )
+     SELECT a.platform, s.suspended_at - s.reported_at
+     FROM suspension s JOIN account a ON a.id = s.account_id
+     WHERE s.suspended_at >= $1 AND s.suspended_at < $2";
+
+/// Per proposal found in the range: the new account's platform, the state,
+/// seconds from its first sighting to the proposal, and from the
+/// predecessor's latest suspension at or before that sighting to it.
+pub(crate) const SUCCESSORS: &str = "SELECT a.platform, s.state, s.found_at - a.first_seen,
+            a.first_seen - (SELECT max(e.at) FROM account_event e
+                            WHERE e.account_id = s.predecessor_id AND e.kind = 'status_changed'
+                              AND e.status = 'suspended' AND e.at <= a.first_seen)
+     FROM successor s JOIN account a ON a.id = s.account_id
+     WHERE s.found_at >= $1 AND s.found_at < $2";
+
+/// Language ("und" when unknown), tips received in the range.
+pub(crate) const TIPS: &str = "SELECT coalesce(nullif(language, ''), 'und') AS code, count(*) FROM document
+     WHERE kind = 'tip' AND observed_at >= $1 AND observed_at < $2
+     GROUP BY code";
+
+/// Site kind, sites first seen in the range.
+pub(crate) const SITES_FIRST_SEEN: &str =
+    "SELECT kind, count(*) FROM site WHERE first_seen >= $1 AND first_seen < $2 GROUP BY kind";
+
+/// Site kind, takedown requests sent and sites taken down in the range.
+pub(crate) const SITE_EVENTS: &str = "SELECT s.kind,
+            count(*) FILTER (WHERE e.kind = 'takedown_requested'),
+            count(DISTINCT e.site_id) FILTER (WHERE e.kind = 'status_changed' AND e.status = 'taken_down')
+     FROM site_event e JOIN site s ON s.id = e.site_id
+     WHERE e.at >= $1 AND e.at < $2
+     GROUP BY s.kind";
+
+/// Site kind, seconds from a site's first takedown request to the first
+/// takedown at or after it, where that takedown is in the range.
+pub(crate) const REQUEST_TO_TAKEDOWN: &str = "WITH first_request AS (
+         SELECT site_id, min(at) AS requested_at FROM site_event
+         WHERE kind = 'takedown_requested' GROUP BY site_id
+     ), takedown AS (
+         SELECT r.site_id, r.requested_at,
+                (SELECT min(e.at) FROM site_event e
+                 WHERE e.site_id = r.site_id AND e.kind = 'status_changed'
+                   AND e.status = 'taken_down' AND e.at >= r.requested_at) AS taken_down_at
+         FROM first_request r
+     )
+     SELECT s.kind, t.taken_down_at - t.requested_at
+     FROM takedown t JOIN site s ON s.id = t.site_id
+     WHERE t.taken_down_at >= $1 AND t.taken_down_at < $2";
+
+/// The report, from the rows `source` reads in one read transaction.
+pub(crate) async fn transparency_report<S: ReportSource>(
+    source: &S,
+    range: ReportRange,
+    generated_at: UnixSeconds,
+) -> Result<TransparencyReport, StoreError> {
+    let (platforms, all_platforms) = platform_counts(source, range).await?;
+    Ok(TransparencyReport {
+        range,
+        generated_at,
+        platforms,
+        all_platforms,
+        tips: tip_counts(source, range).await?,
+        sites: site_counts(source, range).await?,
+    })
 }
 
 /// Per-platform figures before the durations are summarized.
@@ -220,76 +324,35 @@ impl PlatformTally {
     }
 }
 
-fn platform_counts(
-    tx: &Transaction<'_>,
+async fn platform_counts<S: ReportSource>(
+    source: &S,
     range: ReportRange,
 ) -> Result<(Vec<PlatformCounts>, PlatformCounts), StoreError> {
     let mut tallies: BTreeMap<String, PlatformTally> = BTreeMap::new();
-    let ReportRange { from, until } = range;
 
-    let mut statement = tx.prepare(
-        "SELECT platform, count(*), count(*) FILTER (WHERE first_seen >= ?1)
-         FROM account WHERE first_seen < ?2 GROUP BY platform",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        let tally = tallies.entry(row.get(0)?).or_default();
-        tally.counts.accounts_tracked = row.get::<_, i64>(1)? as u64;
-        tally.counts.accounts_first_seen = row.get::<_, i64>(2)? as u64;
+    for (platform, tracked, first_seen) in source.rows::<(String, i64, i64)>(ACCOUNTS, range).await? {
+        let tally = tallies.entry(platform).or_default();
+        tally.counts.accounts_tracked = tracked as u64;
+        tally.counts.accounts_first_seen = first_seen as u64;
     }
 
-    let mut statement = tx.prepare(
-        "SELECT a.platform, e.status, count(DISTINCT e.account_id)
-         FROM account_event e JOIN account a ON a.id = e.account_id
-         WHERE e.kind = 'status_changed' AND e.status IN ('reported', 'suspended', 'reappeared')
-           AND e.at >= ?1 AND e.at < ?2
-         GROUP BY a.platform, e.status",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        let counts = &mut tallies.entry(row.get(0)?).or_default().counts;
-        let accounts = row.get::<_, i64>(2)? as u64;
-        match row.get::<_, String>(1)?.as_str() {
+    for (platform, status, accounts) in source.rows::<(String, String, i64)>(STATUS_CHANGES, range).await? {
+        let counts = &mut tallies.entry(platform).or_default().counts;
+        let accounts = accounts as u64;
+        match status.as_str() {
             "reported" => counts.accounts_reported = accounts,
             "suspended" => counts.accounts_suspended = accounts,
             _ => counts.accounts_reappeared = accounts,
         }
     }
 
-    // Only the first report of an account counts, so that a report filed
-    // again after a suspension does not start a second, shorter clock.
-    let mut statement = tx.prepare(
-        "WITH first_report AS (
-             SELECT account_id, min(at) AS reported_at FROM account_event
-             WHERE kind = 'status_changed' AND status = 'reported' GROUP BY account_id
-         ), suspension AS (
-             SELECT r.account_id, r.reported_at,
-                    (SELECT min(e.at) FROM account_event e
-                     WHERE e.account_id = r.account_id AND e.kind = 'status_changed'
-                       AND e.status = 'suspended' AND e.at >= r.reported_at) AS suspended_at
-             FROM first_report r
-         )
-         SELECT a.platform, s.suspended_at - s.reported_at
-         FROM suspension s JOIN account a ON a.id = s.account_id
-         WHERE s.suspended_at >= ?1 AND s.suspended_at < ?2",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        tallies.entry(row.get(0)?).or_default().report_to_suspension.push(row.get(1)?);
+    for (platform, seconds) in source.rows::<(String, i64)>(REPORT_TO_SUSPENSION, range).await? {
+        tallies.entry(platform).or_default().report_to_suspension.push(seconds);
     }
 
-    let mut statement = tx.prepare(
-        "SELECT a.platform, s.state, s.found_at - a.first_seen,
-                a.first_seen - (SELECT max(e.at) FROM account_event e
-                                WHERE e.account_id = s.predecessor_id AND e.kind = 'status_changed'
-                                  AND e.status = 'suspended' AND e.at <= a.first_seen)
-         FROM successor s JOIN account a ON a.id = s.account_id
-         WHERE s.found_at >= ?1 AND s.found_at < ?2",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        let tally = tallies.entry(row.get(0)?).or_default();
-        let state: String = row.get(1)?;
+    let successors = source.rows::<(String, String, i64, Option<i64>)>(SUCCESSORS, range).await?;
+    for (platform, state, detection, gap) in successors {
+        let tally = tallies.entry(platform).or_default();
         match state.as_str() {
             "pending" => tally.counts.successors.pending += 1,
             "confirmed" => tally.counts.successors.confirmed += 1,
@@ -300,8 +363,8 @@ fn platform_counts(
         if state != "rejected" {
             // An older post ingested later can move first_seen before the
             // proposal's own sighting; the detection was then immediate.
-            tally.successor_detection.push(row.get::<_, i64>(2)?.max(0));
-            if let Some(gap) = row.get::<_, Option<i64>>(3)? {
+            tally.successor_detection.push(detection.max(0));
+            if let Some(gap) = gap {
                 tally.recreation_gap.push(gap);
             }
         }
@@ -321,23 +384,20 @@ fn platform_counts(
     Ok((platforms, all.finish()))
 }
 
-fn tip_counts(tx: &Transaction<'_>, range: ReportRange) -> Result<TipCounts, StoreError> {
-    let by_language: Vec<LanguageCounts> = tx
-        .prepare(
-            "SELECT coalesce(nullif(language, ''), 'und') AS code, count(*) AS tips FROM document
-             WHERE kind = 'tip' AND observed_at >= ?1 AND observed_at < ?2
-             GROUP BY code ORDER BY tips DESC, code",
-        )?
-        .query_map(params![range.from, range.until], |row| {
-            Ok(LanguageCounts { language: row.get(0)?, tips_received: row.get::<_, i64>(1)? as u64 })
-        })?
-        .collect::<Result<_, _>>()?;
+async fn tip_counts<S: ReportSource>(source: &S, range: ReportRange) -> Result<TipCounts, StoreError> {
+    let mut by_language: Vec<LanguageCounts> = source
+        .rows::<(String, i64)>(TIPS, range)
+        .await?
+        .into_iter()
+        .map(|(language, tips)| LanguageCounts { language, tips_received: tips as u64 })
+        .collect();
+    // Sorted here, by bytes, whatever collation the database has.
+    by_language.sort_by(|a, b| b.tips_received.cmp(&a.tips_received).then_with(|| a.language.cmp(&b.language)));
     let received = by_language.iter().map(|language| language.tips_received).sum();
     Ok(TipCounts { received, by_language })
 }
 
-fn site_counts(tx: &Transaction<'_>, range: ReportRange) -> Result<SiteCounts, StoreError> {
-    let ReportRange { from, until } = range;
+async fn site_counts<S: ReportSource>(source: &S, range: ReportRange) -> Result<SiteCounts, StoreError> {
     let mut kinds: BTreeMap<String, (SiteKindCounts, Vec<i64>)> = SITE_KINDS
         .iter()
         .map(|kind| {
@@ -345,46 +405,18 @@ fn site_counts(tx: &Transaction<'_>, range: ReportRange) -> Result<SiteCounts, S
         })
         .collect();
 
-    let mut statement =
-        tx.prepare("SELECT kind, count(*) FROM site WHERE first_seen >= ?1 AND first_seen < ?2 GROUP BY kind")?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        site_entry(&mut kinds, row.get(0)?).0.sites_first_seen = row.get::<_, i64>(1)? as u64;
+    for (kind, sites) in source.rows::<(String, i64)>(SITES_FIRST_SEEN, range).await? {
+        site_entry(&mut kinds, kind).0.sites_first_seen = sites as u64;
     }
 
-    let mut statement = tx.prepare(
-        "SELECT s.kind,
-                count(*) FILTER (WHERE e.kind = 'takedown_requested'),
-                count(DISTINCT e.site_id) FILTER (WHERE e.kind = 'status_changed' AND e.status = 'taken_down')
-         FROM site_event e JOIN site s ON s.id = e.site_id
-         WHERE e.at >= ?1 AND e.at < ?2
-         GROUP BY s.kind",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        let counts = &mut site_entry(&mut kinds, row.get(0)?).0;
-        counts.takedown_requests = row.get::<_, i64>(1)? as u64;
-        counts.sites_taken_down = row.get::<_, i64>(2)? as u64;
+    for (kind, requests, taken_down) in source.rows::<(String, i64, i64)>(SITE_EVENTS, range).await? {
+        let counts = &mut site_entry(&mut kinds, kind).0;
+        counts.takedown_requests = requests as u64;
+        counts.sites_taken_down = taken_down as u64;
     }
 
-    let mut statement = tx.prepare(
-        "WITH first_request AS (
-             SELECT site_id, min(at) AS requested_at FROM site_event
-             WHERE kind = 'takedown_requested' GROUP BY site_id
-         ), takedown AS (
-             SELECT r.site_id, r.requested_at,
-                    (SELECT min(e.at) FROM site_event e
-                     WHERE e.site_id = r.site_id AND e.kind = 'status_changed'
-                       AND e.status = 'taken_down' AND e.at >= r.requested_at) AS taken_down_at
-             FROM first_request r
-         )
-         SELECT s.kind, t.taken_down_at - t.requested_at
-         FROM takedown t JOIN site s ON s.id = t.site_id
-         WHERE t.taken_down_at >= ?1 AND t.taken_down_at < ?2",
-    )?;
-    let mut rows = statement.query(params![from, until])?;
-    while let Some(row) = rows.next()? {
-        site_entry(&mut kinds, row.get(0)?).1.push(row.get(1)?);
+    for (kind, seconds) in source.rows::<(String, i64)>(REQUEST_TO_TAKEDOWN, range).await? {
+        site_entry(&mut kinds, kind).1.push(seconds);
     }
 
     let mut all = SiteKindCounts::default();
@@ -408,211 +440,4 @@ fn site_entry(
     kind: String,
 ) -> &mut (SiteKindCounts, Vec<i64>) {
     kinds.entry(kind.clone()).or_insert_with(|| (SiteKindCounts { kind, ..SiteKindCounts::default() }, vec![]))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::SqliteOptions;
-
-    const HOUR: i64 = 3_600;
-    /// 2024-01-01T00:00:00Z: every seeded time is an offset from it.
-    const T0: i64 = 1_704_067_200;
-
-    fn open(dir: &std::path::Path) -> SqliteStore {
-        SqliteStore::open(&SqliteOptions::in_directory(dir)).expect("store opens")
-    }
-
-    /// Seeds rows the public API cannot write yet (sites) or cannot write
-    /// at chosen times (successors, events), in one transaction.
-    async fn seed(store: &SqliteStore, sql: &'static str) {
-        store.write(move |tx| Ok(tx.execute_batch(sql)?)).await.expect("seed SQL runs");
-    }
-
-    async fn report_over(store: &SqliteStore, from: i64, until: i64) -> TransparencyReport {
-        store.transparency_report(ReportRange { from, until }, until).await.expect("report reads")
-    }
-
-    fn platform<'a>(report: &'a TransparencyReport, name: &str) -> &'a PlatformCounts {
-        report.platforms.iter().find(|p| p.platform == name).unwrap_or_else(|| panic!("no {name} in {report:?}"))
-    }
-
-    fn summary(count: u64, median: f64, p90: f64) -> DurationSummary {
-        DurationSummary { count, median_seconds: Some(median), p90_seconds: Some(p90) }
-    }
-
-    #[test]
-    fn medians_and_p90_of_odd_even_and_empty_counts() {
-        let check = |values: &[i64], expected: DurationSummary| {
-            assert_eq!(DurationSummary::of(values.to_vec()), expected, "{values:?}");
-        };
-        check(&[], DurationSummary::default());
-        check(&[7], summary(1, 7.0, 7.0));
-        check(&[30, 10, 20], summary(3, 20.0, 30.0));
-        check(&[40, 10, 30, 20], summary(4, 25.0, 40.0));
-        check(&[1, 2], summary(2, 1.5, 2.0));
-        check(&(1..=10).collect::<Vec<_>>(), summary(10, 5.5, 9.0));
-        check(&(1..=20).rev().collect::<Vec<_>>(), summary(20, 10.5, 18.0));
-    }
-
-    const ACCOUNTS: &str = "
-        INSERT INTO account (id, platform, handle, first_seen, last_seen, status_changed_at) VALUES
-            (1, 'telegram', 'relais_exemple', 1704067200 - 86400, 1704067200, 1704067200),
-            (2, 'telegram', 'relais_exemple_2', 1704067200 + 36000, 1704067200, 1704067200),
-            (3, 'telegram', 'canal_exemple', 1704067200, 1704067200, 1704067200),
-            (4, 'x', 'compte_exemple', 1704067200 + 3600, 1704067200, 1704067200),
-            (5, 'x', 'compte_exemple_bis', 1704067200 + 86400, 1704067200, 1704067200),
-            (6, 'x', 'avant_exemple', 1704067200 - 7200, 1704067200, 1704067200),
-            (7, 'tiktok', 'plus_tard_exemple', 1704067200 + 10 * 86400, 1704067200, 1704067200);
-        INSERT INTO account_event (account_id, kind, at, changed_by, status, reported_to) VALUES
-            -- 1: reported before the range, suspended twice in it: one account, 2 h.
-            (1, 'status_changed', 1704067200 - 3600, 'analyst-a', 'reported', 'platform-example'),
-            (1, 'status_changed', 1704067200 + 3600, 'platform-example', 'suspended', NULL),
-            (1, 'status_changed', 1704067200 + 7200, 'platform-example', 'suspended', NULL),
-            (1, 'status_changed', 1704067200 + 7200, 'analyst-a', 'reported', 'platform-example'),
-            -- 3: reported and suspended in the range, 4 h.
-            (3, 'status_changed', 1704067200, 'analyst-a', 'reported', 'platform-example'),
-            (3, 'status_changed', 1704067200 + 14400, 'platform-example', 'suspended', NULL),
-            -- 4: suspended before it was reported: no report-to-suspension time.
-            (4, 'status_changed', 1704067200 + 3600, 'platform-example', 'suspended', NULL),
-            (4, 'status_changed', 1704067200 + 7200, 'analyst-a', 'reported', 'platform-example'),
-            -- 6: reported, suspended exactly at the end of the range: outside it.
-            (6, 'status_changed', 1704067200 + 100, 'analyst-a', 'reported', 'platform-example'),
-            (6, 'status_changed', 1704067200 + 86400, 'platform-example', 'suspended', NULL),
-            -- 1 reappeared once a successor was confirmed.
-            (1, 'status_changed', 1704067200 + 40000, 'analyst-a', 'reappeared', NULL);
-        INSERT INTO successor (account_id, predecessor_id, score, evidence, explanation, state, found_at) VALUES
-            -- found 600 s after first seen, 10 h - 2 h = 8 h after the latest suspension.
-            (2, 1, 0.9, 'handle', 'handle stem', 'confirmed', 1704067200 + 36600),
-            -- predecessor never suspended: a detection time, no gap.
-            (3, 2, 0.6, 'handle', 'handle stem', 'pending', 1704067200 + 5000),
-            -- found 1 s before the new account's first sighting; 23 h after 4's suspension.
-            (5, 4, 0.8, 'handle', 'handle stem', 'pending', 1704067200 + 86400 - 1),
-            (5, 6, 0.7, 'handle', 'handle stem', 'rejected', 1704067200 + 86400 - 1);
-    ";
-
-    #[tokio::test]
-    async fn accounts_and_successors_are_counted_by_platform_in_the_range() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        seed(&store, ACCOUNTS).await;
-        let report = report_over(&store, T0, T0 + 24 * HOUR).await;
-
-        let names: Vec<&str> = report.platforms.iter().map(|p| p.platform.as_str()).collect();
-        assert_eq!(names, ["telegram", "x"], "tiktok's only account is first seen after the range");
-
-        let telegram = platform(&report, "telegram");
-        assert_eq!((telegram.accounts_tracked, telegram.accounts_first_seen), (3, 2));
-        assert_eq!((telegram.accounts_reported, telegram.accounts_suspended, telegram.accounts_reappeared), (2, 2, 1));
-        assert_eq!(telegram.report_to_suspension, summary(2, 3.0 * HOUR as f64, 4.0 * HOUR as f64));
-        assert_eq!(telegram.successors, SuccessorCounts { pending: 1, confirmed: 1, rejected: 0 });
-        assert_eq!(telegram.successor_detection, summary(2, 2800.0, 5000.0));
-        assert_eq!(telegram.recreation_gap, summary(1, 8.0 * HOUR as f64, 8.0 * HOUR as f64));
-
-        let x = platform(&report, "x");
-        // 5 is first seen at the exclusive end; 6 before the start.
-        assert_eq!((x.accounts_tracked, x.accounts_first_seen), (2, 1));
-        assert_eq!((x.accounts_reported, x.accounts_suspended, x.accounts_reappeared), (2, 1, 0));
-        assert_eq!(x.report_to_suspension, DurationSummary::default());
-        // Proposals count by the new account's platform, whatever their state.
-        assert_eq!(x.successors, SuccessorCounts { pending: 1, confirmed: 0, rejected: 1 });
-        // The rejected one is left out of the timings; found 1 s before the
-        // new account's first sighting counts as immediate.
-        assert_eq!(x.successor_detection, summary(1, 0.0, 0.0));
-        assert_eq!(x.recreation_gap, summary(1, 23.0 * HOUR as f64, 23.0 * HOUR as f64));
-
-        let all = &report.all_platforms;
-        assert_eq!(all.platform, "");
-        assert_eq!((all.accounts_tracked, all.accounts_first_seen), (5, 3));
-        assert_eq!((all.accounts_reported, all.accounts_suspended, all.accounts_reappeared), (4, 3, 1));
-        assert_eq!(all.successors, SuccessorCounts { pending: 2, confirmed: 1, rejected: 1 });
-        // Pooled, not a median of medians.
-        assert_eq!(all.successor_detection, summary(3, 600.0, 5000.0));
-        assert_eq!(all.recreation_gap, summary(2, 15.5 * HOUR as f64, 23.0 * HOUR as f64));
-
-        // The next day starts where this one ended: 6's suspension and 5's
-        // first sighting fall there, and nothing is counted twice.
-        let next = report_over(&store, T0 + 24 * HOUR, T0 + 48 * HOUR).await;
-        let x = platform(&next, "x");
-        assert_eq!((x.accounts_first_seen, x.accounts_suspended), (1, 1));
-        assert_eq!(x.report_to_suspension, summary(1, (24 * HOUR - 100) as f64, (24 * HOUR - 100) as f64));
-        assert_eq!(next.all_platforms.successors.total(), 0);
-    }
-
-    #[tokio::test]
-    async fn tips_are_counted_by_language_with_unknown_as_und() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        seed(
-            &store,
-            "INSERT INTO document (kind, text, text_sha256, language, observed_at) VALUES
-                 ('tip', 'a', '00', 'fr', 1704067200),
-                 ('tip', 'b', '00', 'fr', 1704067200 + 3600),
-                 ('tip', 'c', '00', 'ar', 1704067200 + 7200),
-                 ('tip', 'd', '00', NULL, 1704067200 + 7200),
-                 ('tip', 'e', '00', 'en', 1704067200 - 3600),
-                 ('tip', 'f', '00', 'en', 1704067200 + 86400);
-             INSERT INTO document (kind, platform, platform_post_id, text, text_sha256, language, observed_at)
-                 VALUES ('post', 'telegram', '1', 'g', '00', 'fr', 1704067200);",
-        )
-        .await;
-        let tips = report_over(&store, T0, T0 + 24 * HOUR).await.tips;
-        assert_eq!(tips.received, 4, "posts and tips outside [from, until) are not tips received");
-        let by_language: Vec<(&str, u64)> =
-            tips.by_language.iter().map(|l| (l.language.as_str(), l.tips_received)).collect();
-        assert_eq!(by_language, [("fr", 2), ("ar", 1), ("und", 1)]);
-    }
-
-    #[tokio::test]
-    async fn sites_taken_down_and_requests_are_counted_by_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        seed(
-            &store,
-            "INSERT INTO site (id, kind, value, status, status_changed_at, first_seen) VALUES
-                 (1, 'domain', 'example.org', 'taken_down', 1704067200, 1704067200 - 86400),
-                 (2, 'domain', 'example.com', 'taken_down', 1704067200, 1704067200),
-                 (3, 'url', 'https://example.net/a', 'online', 1704067200, 1704067200 + 60),
-                 (4, 'domain', 'example.net', 'taken_down', 1704067200, 1704067200 - 86400);
-             INSERT INTO site_event (site_id, kind, at, changed_by, status) VALUES
-                 -- 1: requested twice, taken down 2 h after the first request, and again later.
-                 (1, 'takedown_requested', 1704067200 - 3600, 'analyst-a', NULL),
-                 (1, 'takedown_requested', 1704067200, 'analyst-a', NULL),
-                 (1, 'status_changed', 1704067200 + 3600, 'analyst-a', 'taken_down'),
-                 (1, 'status_changed', 1704067200 + 7200, 'analyst-a', 'taken_down'),
-                 -- 2: taken down without a request.
-                 (2, 'status_changed', 1704067200 + 60, 'analyst-a', 'taken_down'),
-                 -- 3: requested, still online.
-                 (3, 'takedown_requested', 1704067200 + 120, 'analyst-a', NULL),
-                 -- 4: taken down before the range.
-                 (4, 'takedown_requested', 1704067200 - 7200, 'analyst-a', NULL),
-                 (4, 'status_changed', 1704067200 - 1, 'analyst-a', 'taken_down');",
-        )
-        .await;
-        let sites = report_over(&store, T0, T0 + 24 * HOUR).await.sites;
-        let kinds: Vec<&str> = sites.by_kind.iter().map(|k| k.kind.as_str()).collect();
-        assert_eq!(kinds, SITE_KINDS);
-        let domain = &sites.by_kind[0];
-        assert_eq!((domain.sites_first_seen, domain.takedown_requests, domain.sites_taken_down), (1, 1, 2));
-        assert_eq!(domain.request_to_takedown, summary(1, 2.0 * HOUR as f64, 2.0 * HOUR as f64));
-        let url = &sites.by_kind[1];
-        assert_eq!((url.sites_first_seen, url.takedown_requests, url.sites_taken_down), (1, 1, 0));
-        assert_eq!(url.request_to_takedown, DurationSummary::default());
-        assert_eq!(sites.all.kind, "");
-        assert_eq!((sites.all.sites_first_seen, sites.all.takedown_requests, sites.all.sites_taken_down), (2, 2, 2));
-        assert_eq!(sites.all.request_to_takedown.count, 1);
-    }
-
-    #[tokio::test]
-    async fn an_empty_database_reports_zeros_and_every_site_kind() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = open(dir.path());
-        let report = report_over(&store, T0, T0 + HOUR).await;
-        assert!(report.platforms.is_empty());
-        assert_eq!(report.all_platforms, PlatformCounts::default());
-        assert_eq!(report.tips, TipCounts::default());
-        assert_eq!(report.sites.by_kind.len(), SITE_KINDS.len());
-        assert_eq!(report.range, ReportRange { from: T0, until: T0 + HOUR });
-        assert_eq!(report.generated_at, T0 + HOUR);
-    }
 }

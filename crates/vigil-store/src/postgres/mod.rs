@@ -4,7 +4,7 @@
 //! (`ON CONFLICT`), and a transaction that loses a deadlock or a
 //! serialization race is run again from the start.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -74,6 +74,13 @@ mod tracking;
 
 /// The transaction every PostgreSQL function runs in.
 pub(crate) type Tx<'a> = deadpool_postgres::Transaction<'a>;
+
+/// A row count as SQL takes it. SQLite reads `usize::MAX as i64` (-1) as no
+/// limit; PostgreSQL refuses a negative one, so a count past `i64::MAX` is
+/// `i64::MAX`, which is no limit either.
+pub(crate) fn sql_limit(count: usize) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
 
 /// How to reach a [`PostgresStore`].
 #[derive(Clone, Debug)]
@@ -158,15 +165,13 @@ fn redact(url: &str) -> String {
 impl Store for PostgresStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
         write_tx!(self, |tx| {
-            let mut first_seen_accounts = Vec::new();
-            let (id, _) = insert_document(&tx, &tip.document, &mut first_seen_accounts)
-                .await?
-                .expect("a tip has no post key, so it is never a duplicate");
+            let stored = insert_documents(&tx, std::slice::from_ref(&tip.document)).await?;
+            let id = stored.outcomes[0].0;
             let statement = tx
                 .prepare_cached("INSERT INTO tip (document_id, receipt_hash, status) VALUES ($1, $2, 'received')")
                 .await?;
             tx.execute(&statement, &[&id, &&tip.receipt_hash[..]]).await?;
-            Ok(TipStored { document: id, first_seen_accounts })
+            Ok(TipStored { document: id, first_seen_accounts: stored.first_seen_accounts })
         })
     }
 
@@ -185,37 +190,16 @@ impl Store for PostgresStore {
 
     async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
         write_tx!(self, |tx| {
-            let mut first_seen_accounts = Vec::new();
-            let find_existing = tx
-                .prepare_cached(
-                    "SELECT id FROM document WHERE kind = 'post' AND platform = $1 AND platform_post_id = $2",
-                )
-                .await?;
-            let mut outcomes = Vec::with_capacity(posts.len());
-            let (mut authors, mut seen) = (Vec::new(), HashSet::new());
-            for post in &posts {
-                let existing = tx.query_opt(&find_existing, &[&post.platform, &post.platform_post_id]).await?;
-                let outcome = match existing {
-                    Some(row) => PostOutcome::Duplicate(row.get(0)),
-                    None => match insert_document(&tx, post, &mut first_seen_accounts).await? {
-                        Some((id, author)) => {
-                            if let Some(author) = author
-                                && seen.insert(author)
-                            {
-                                authors.push(author);
-                            }
-                            PostOutcome::Stored(id)
-                        }
-                        // Another replica stored it since the check above.
-                        None => {
-                            let row = tx.query_one(&find_existing, &[&post.platform, &post.platform_post_id]).await?;
-                            PostOutcome::Duplicate(row.get(0))
-                        }
-                    },
-                };
-                outcomes.push(outcome);
-            }
-            Ok(PostsStored { outcomes, first_seen_accounts, authors })
+            let stored = insert_documents(&tx, &posts).await?;
+            let mut seen = HashSet::new();
+            let authors =
+                stored.outcomes.iter().filter_map(|&(_, author, _)| author).filter(|&id| seen.insert(id)).collect();
+            let outcomes = stored
+                .outcomes
+                .iter()
+                .map(|&(id, _, new)| if new { PostOutcome::Stored(id) } else { PostOutcome::Duplicate(id) })
+                .collect();
+            Ok(PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors })
         })
     }
 
@@ -241,7 +225,7 @@ impl Store for PostgresStore {
                 ))
                 .await?;
             let recent_documents: Vec<DocumentSummary> = tx
-                .query(&statement, &[&indicator_id, &(max_documents as i64)])
+                .query(&statement, &[&indicator_id, &sql_limit(max_documents)])
                 .await?
                 .iter()
                 .map(document_summary)
@@ -449,113 +433,271 @@ pub(crate) fn document_summary(row: &Row) -> DocumentSummary {
     }
 }
 
-/// Inserts a document with its sightings, accounts and search terms. Its id
-/// and its author's, or `None` when a post with the same key is already
-/// stored. Accounts stored for the first time are added to `first_seen`.
-async fn insert_document(
-    tx: &Tx<'_>,
-    document: &NewDocument,
-    first_seen: &mut Vec<AccountId>,
-) -> Result<Option<(DocumentId, Option<AccountId>)>, StoreError> {
-    let author_id = match &document.author {
-        Some(author) => Some(upsert_account(tx, author, document.observed_at, first_seen).await?),
-        None => None,
-    };
+/// What [`insert_documents`] did with each document, in order: its id, its
+/// author (when stored now) and whether it was stored now (`false`: a post
+/// with the same key was stored before, or earlier in the batch).
+struct DocumentsStored {
+    outcomes: Vec<(DocumentId, Option<AccountId>, bool)>,
+    first_seen_accounts: Vec<AccountId>,
+}
+
+/// Inserts documents with their sightings, accounts, categories and search
+/// terms, a batch at a time: a few statements per batch rather than per
+/// document. Rows are created in the order the documents and their
+/// indicators come, as on SQLite, so both engines number them alike.
+async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<DocumentsStored, StoreError> {
+    lock_keys(tx, documents).await?;
+
+    // Posts stored before, or earlier in this batch, are duplicates.
+    let posts: Vec<(&str, &str)> =
+        documents.iter().filter_map(|d| Some((d.platform.as_deref()?, d.platform_post_id.as_deref()?))).collect();
+    let mut stored_posts: HashMap<(String, String), DocumentId> = HashMap::new();
+    if !posts.is_empty() {
+        let statement = tx
+            .prepare_cached(
+                "SELECT d.platform, d.platform_post_id, d.id
+                 FROM unnest($1::text[], $2::text[]) AS k (platform, post_id)
+                 JOIN document d ON d.kind = 'post' AND d.platform = k.platform AND d.platform_post_id = k.post_id",
+            )
+            .await?;
+        let (platforms, ids): (Vec<&str>, Vec<&str>) = posts.iter().copied().unzip();
+        for row in tx.query(&statement, &[&platforms, &ids]).await? {
+            stored_posts.insert((row.get(0), row.get(1)), row.get(2));
+        }
+    }
+    let mut new: Vec<usize> = Vec::new();
+    let mut earlier_in_batch: HashMap<(&str, &str), usize> = HashMap::new();
+    // Per document: stored before (an id), a repeat of a new one (its
+    // index), or new.
+    enum Fate {
+        Stored(DocumentId),
+        Repeat(usize),
+        New,
+    }
+    let fates: Vec<Fate> = documents
+        .iter()
+        .enumerate()
+        .map(|(index, d)| match (d.platform.as_deref(), d.platform_post_id.as_deref()) {
+            (Some(platform), Some(post_id)) => {
+                if let Some(&id) = stored_posts.get(&(platform.to_owned(), post_id.to_owned())) {
+                    Fate::Stored(id)
+                } else if let Some(&first) = earlier_in_batch.get(&(platform, post_id)) {
+                    Fate::Repeat(first)
+                } else {
+                    earlier_in_batch.insert((platform, post_id), index);
+                    new.push(index);
+                    Fate::New
+                }
+            }
+            _ => {
+                new.push(index);
+                Fate::New
+            }
+        })
+        .collect();
+
+    // Accounts, in the order they are met: each post's author, then the
+    // accounts it names.
+    let mut first_seen_accounts = Vec::new();
+    let mut account_ids: HashMap<&AccountKey, AccountId> = HashMap::new();
+    let mut authors: HashMap<usize, AccountId> = HashMap::new();
+    let mut links: Vec<(usize, AccountId, &str)> = Vec::new();
+    for &index in &new {
+        let document = &documents[index];
+        let named = document.author.iter().map(|key| (key, "author"));
+        let named = named.chain(document.mentioned_accounts.iter().map(|key| (key, "mention")));
+        for (key, role) in named {
+            let id = match account_ids.get(key) {
+                Some(&id) => {
+                    widen_account(tx, id, key, document.observed_at).await?;
+                    id
+                }
+                None => {
+                    let id = upsert_account(tx, key, document.observed_at, &mut first_seen_accounts).await?;
+                    account_ids.insert(key, id);
+                    id
+                }
+            };
+            if role == "author" {
+                authors.insert(index, id);
+            }
+            links.push((index, id, role));
+        }
+    }
+
+    // The documents, numbered in batch order.
     let statement = tx
         .prepare_cached(
             "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256,
                                    language, observed_at, search_terms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::tsvector)
-             ON CONFLICT DO NOTHING RETURNING id",
+             SELECT kind, platform, post_id, author, url, text, sha, language, observed_at, terms::tsvector
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::int8[], $10::text[])
+                  WITH ORDINALITY AS d (kind, platform, post_id, author, url, text, sha, language, observed_at, terms, n)
+             ORDER BY n
+             RETURNING id",
         )
         .await?;
-    let terms = full_text::tsvector_literal(&document.search_text);
-    let inserted = tx
-        .query_opt(
+    let column = |f: fn(&NewDocument) -> Option<&str>| new.iter().map(|&i| f(&documents[i])).collect::<Vec<_>>();
+    let kinds = column(|d| Some(d.kind.as_str()));
+    let platforms = column(|d| d.platform.as_deref());
+    let post_ids = column(|d| d.platform_post_id.as_deref());
+    let urls = column(|d| d.url.as_deref());
+    let texts = column(|d| Some(d.text.as_str()));
+    let hashes = column(|d| Some(d.text_sha256.as_str()));
+    let languages = column(|d| d.language.as_deref());
+    let author_ids: Vec<Option<i64>> = new.iter().map(|i| authors.get(i).copied()).collect();
+    let observed: Vec<i64> = new.iter().map(|&i| documents[i].observed_at).collect();
+    let terms: Vec<String> = new.iter().map(|&i| full_text::tsvector_literal(&documents[i].search_text)).collect();
+    let rows = tx
+        .query(
             &statement,
-            &[
-                &document.kind.as_str(),
-                &document.platform,
-                &document.platform_post_id,
-                &author_id,
-                &document.url,
-                &document.text,
-                &document.text_sha256,
-                &document.language,
-                &document.observed_at,
-                &terms,
-            ],
+            &[&kinds, &platforms, &post_ids, &author_ids, &urls, &texts, &hashes, &languages, &observed, &terms],
         )
         .await?;
-    let Some(row) = inserted else { return Ok(None) };
-    let id: DocumentId = row.get(0);
+    let mut ids: Vec<DocumentId> = rows.iter().map(|row| row.get(0)).collect();
+    // RETURNING gives no order guarantee; identities were drawn in batch order.
+    ids.sort_unstable();
+    if ids.len() != new.len() {
+        return Err(StoreError::Worker(format!("{} documents inserted of {}", ids.len(), new.len())));
+    }
+    let id_of: HashMap<usize, DocumentId> = new.iter().copied().zip(ids.iter().copied()).collect();
 
-    if !document.categories.is_empty() {
+    // Categories.
+    let (mut category_documents, mut category_names, mut category_scores) = (Vec::new(), Vec::new(), Vec::new());
+    for &index in &new {
+        for (name, score) in &documents[index].categories {
+            category_documents.push(id_of[&index]);
+            category_names.push(name.as_str());
+            category_scores.push(*score);
+        }
+    }
+    if !category_documents.is_empty() {
         let statement = tx
             .prepare_cached(
                 "INSERT INTO document_category (document_id, category, score)
-                 SELECT $1, * FROM unnest($2::text[], $3::float8[])",
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::float8[])",
             )
             .await?;
-        let (names, scores): (Vec<&str>, Vec<f64>) =
-            document.categories.iter().map(|(name, score)| (name.as_str(), *score)).unzip();
-        tx.execute(&statement, &[&id, &names, &scores]).await?;
+        tx.execute(&statement, &[&category_documents, &category_names, &category_scores]).await?;
     }
 
-    if !document.sightings.is_empty() {
-        // Sorted, so that concurrent writers lock indicator rows in one
-        // order and never deadlock on each other.
-        let mut sightings: Vec<&NewSighting> = document.sightings.iter().collect();
-        sightings.sort_by(|a, b| {
-            (a.indicator.kind.as_str(), &a.indicator.value).cmp(&(b.indicator.kind.as_str(), &b.indicator.value))
-        });
-        sightings.dedup_by(|a, b| a.indicator == b.indicator);
-        let kinds: Vec<&str> = sightings.iter().map(|s| s.indicator.kind.as_str()).collect();
-        let values: Vec<&str> = sightings.iter().map(|s| s.indicator.value.as_str()).collect();
-        let starts: Vec<Option<i64>> =
-            sightings.iter().map(|s| s.span.map(|Span { start, .. }| start as i64)).collect();
-        let ends: Vec<Option<i64>> = sightings.iter().map(|s| s.span.map(|Span { end, .. }| end as i64)).collect();
+    // Indicators, created in the order first met, then their sightings.
+    let (mut kinds, mut values, mut sighting_documents, mut seen_at, mut starts, mut ends) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for &index in &new {
+        let document = &documents[index];
+        let mut in_document = HashSet::new();
+        for sighting in &document.sightings {
+            if !in_document.insert(&sighting.indicator) {
+                continue;
+            }
+            kinds.push(sighting.indicator.kind.as_str());
+            values.push(sighting.indicator.value.as_str());
+            sighting_documents.push(id_of[&index]);
+            seen_at.push(document.observed_at);
+            starts.push(sighting.span.map(|Span { start, .. }| start as i64));
+            ends.push(sighting.span.map(|Span { end, .. }| end as i64));
+        }
+    }
+    if !kinds.is_empty() {
         let statement = tx
             .prepare_cached(
-                "WITH seen AS (
+                "WITH sighting_in AS (
+                     SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::int8[], $6::int8[])
+                          WITH ORDINALITY AS s (kind, value, document_id, seen_at, span_start, span_end, n)
+                 ),
+                 seen AS (
                      INSERT INTO indicator (kind, value, first_seen, last_seen, sighting_count)
-                     SELECT kind, value, $3, $3, 1 FROM unnest($1::text[], $2::text[]) AS k (kind, value)
-                     ORDER BY kind, value
+                     SELECT kind, value, min(seen_at), max(seen_at), count(*)
+                     FROM sighting_in GROUP BY kind, value ORDER BY min(n)
                      ON CONFLICT (kind, value) DO UPDATE SET
                          first_seen = least(indicator.first_seen, excluded.first_seen),
                          last_seen = greatest(indicator.last_seen, excluded.last_seen),
-                         sighting_count = indicator.sighting_count + 1
+                         sighting_count = indicator.sighting_count + excluded.sighting_count
                      RETURNING id, kind, value
                  )
                  INSERT INTO sighting (indicator_id, document_id, seen_at, span_start, span_end)
-                 SELECT seen.id, $4, $3, k.span_start, k.span_end
-                 FROM unnest($1::text[], $2::text[], $5::int8[], $6::int8[]) AS k (kind, value, span_start, span_end)
-                 JOIN seen ON seen.kind = k.kind AND seen.value = k.value
+                 SELECT seen.id, s.document_id, s.seen_at, s.span_start, s.span_end
+                 FROM sighting_in s JOIN seen ON seen.kind = s.kind AND seen.value = s.value
                  ON CONFLICT DO NOTHING",
             )
             .await?;
-        tx.execute(&statement, &[&kinds, &values, &document.observed_at, &id, &starts, &ends]).await?;
+        tx.execute(&statement, &[&kinds, &values, &sighting_documents, &seen_at, &starts, &ends]).await?;
     }
 
-    let mut linked: Vec<(AccountId, &str)> = author_id.map(|id| (id, "author")).into_iter().collect();
-    for account in &document.mentioned_accounts {
-        linked.push((upsert_account(tx, account, document.observed_at, first_seen).await?, "mention"));
-    }
-    if !linked.is_empty() {
+    // Accounts in documents, each counted once per document.
+    if !links.is_empty() {
         let statement = tx
             .prepare_cached(
                 "WITH linked AS (
                      INSERT INTO document_account (document_id, account_id, role)
-                     SELECT $1, * FROM unnest($2::int8[], $3::text[])
+                     SELECT * FROM unnest($1::int8[], $2::int8[], $3::text[])
                      ON CONFLICT DO NOTHING RETURNING account_id
-                 )
-                 UPDATE account SET document_count = document_count + 1 WHERE id IN (SELECT account_id FROM linked)",
+                 ),
+                 counted AS (SELECT account_id, count(*) AS documents FROM linked GROUP BY account_id)
+                 UPDATE account SET document_count = document_count + counted.documents
+                 FROM counted WHERE account.id = counted.account_id",
             )
             .await?;
-        let (ids, roles): (Vec<i64>, Vec<&str>) = linked.into_iter().unzip();
-        tx.execute(&statement, &[&id, &ids, &roles]).await?;
+        let link_documents: Vec<i64> = links.iter().map(|(index, _, _)| id_of[index]).collect();
+        let link_accounts: Vec<i64> = links.iter().map(|&(_, id, _)| id).collect();
+        let roles: Vec<&str> = links.iter().map(|&(_, _, role)| role).collect();
+        tx.execute(&statement, &[&link_documents, &link_accounts, &roles]).await?;
     }
-    Ok(Some((id, author_id)))
+
+    let outcomes = fates
+        .iter()
+        .enumerate()
+        .map(|(index, fate)| match *fate {
+            Fate::Stored(id) => (id, None, false),
+            Fate::Repeat(first) => (id_of[&first], None, false),
+            Fate::New => (id_of[&index], authors.get(&index).copied(), true),
+        })
+        .collect();
+    Ok(DocumentsStored { outcomes, first_seen_accounts })
+}
+
+/// Takes, in one global order, a transaction lock on every post key,
+/// account and indicator the batch touches, so that concurrent batches from
+/// several replicas wait for each other instead of deadlocking on rows they
+/// would otherwise lock in different orders. Keys are hashed (FNV-1a, stable
+/// across builds so that mixed versions agree); a collision only makes two
+/// batches wait for each other.
+async fn lock_keys(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<(), StoreError> {
+    fn key(parts: &[&str]) -> i64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in parts {
+            for byte in part.bytes().chain([0xff]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash as i64
+    }
+    let mut keys: Vec<i64> = Vec::new();
+    for document in documents {
+        if let (Some(platform), Some(post_id)) = (&document.platform, &document.platform_post_id) {
+            keys.push(key(&["post", platform, post_id]));
+        }
+        for account in document.author.iter().chain(&document.mentioned_accounts) {
+            keys.extend(account.handle.iter().map(|handle| key(&["handle", &account.platform, handle])));
+            keys.extend(account.platform_account_id.iter().map(|id| key(&["account", &account.platform, id])));
+        }
+        for sighting in &document.sightings {
+            keys.push(key(&["indicator", sighting.indicator.kind.as_str(), &sighting.indicator.value]));
+        }
+    }
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let statement = tx
+        .prepare_cached("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::int8[]) AS k ORDER BY k) keys")
+        .await?;
+    tx.query_one(&statement, &[&keys]).await?;
+    Ok(())
 }
 
 pub(crate) async fn find_account(tx: &Tx<'_>, key: &AccountKey) -> Result<Option<AccountId>, StoreError> {

@@ -5,6 +5,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::account_record;
 use crate::StoreError;
+use crate::history::{actor_event, sort_timeline};
 use crate::model::*;
 
 pub(crate) fn actor_record(tx: &Transaction<'_>, id: ActorId) -> Result<Option<ActorRecord>, StoreError> {
@@ -45,20 +46,6 @@ fn record_event(tx: &Transaction<'_>, event: &ActorEvent) -> Result<(), StoreErr
     Ok(())
 }
 
-fn event(actor_id: ActorId, kind: ActorEventKind, change: &ChangeNote) -> ActorEvent {
-    ActorEvent {
-        id: 0,
-        actor_id,
-        kind,
-        at: change.at,
-        changed_by: change.changed_by.clone(),
-        name: None,
-        account_id: None,
-        related_actor_id: None,
-        note: change.note.clone(),
-    }
-}
-
 /// Moves `account` to `actor` (or to none), with an event on each side.
 pub(crate) fn move_account(
     tx: &Transaction<'_>,
@@ -76,11 +63,14 @@ pub(crate) fn move_account(
     if let Some(from) = current {
         record_event(
             tx,
-            &ActorEvent { account_id: Some(account), ..event(from, ActorEventKind::AccountRemoved, change) },
+            &ActorEvent { account_id: Some(account), ..actor_event(from, ActorEventKind::AccountRemoved, change) },
         )?;
     }
     if let Some(to) = actor {
-        record_event(tx, &ActorEvent { account_id: Some(account), ..event(to, ActorEventKind::AccountAdded, change) })?;
+        record_event(
+            tx,
+            &ActorEvent { account_id: Some(account), ..actor_event(to, ActorEventKind::AccountAdded, change) },
+        )?;
     }
     Ok(())
 }
@@ -125,7 +115,10 @@ pub(crate) fn apply(tx: &Transaction<'_>, change: &ActorChange, note: &ChangeNot
         }
         ActorChange::Rename { actor, name } => {
             tx.prepare_cached("UPDATE actor SET name = ?2 WHERE id = ?1")?.execute(params![actor, name])?;
-            record_event(tx, &ActorEvent { name: Some(name.clone()), ..event(*actor, ActorEventKind::Renamed, note) })?;
+            record_event(
+                tx,
+                &ActorEvent { name: Some(name.clone()), ..actor_event(*actor, ActorEventKind::Renamed, note) },
+            )?;
             Ok(ActorOutcome::Changed(actor_record(tx, *actor)?.ok_or_else(|| missing(*actor))?, None))
         }
         ActorChange::Assign { actor, accounts } => {
@@ -154,7 +147,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, change: &ActorChange, note: &ChangeNot
             for (subject, other) in [(*source, *target), (*target, *source)] {
                 record_event(
                     tx,
-                    &ActorEvent { related_actor_id: Some(other), ..event(subject, ActorEventKind::Merged, note) },
+                    &ActorEvent { related_actor_id: Some(other), ..actor_event(subject, ActorEventKind::Merged, note) },
                 )?;
             }
             Ok(ActorOutcome::Changed(actor_record(tx, *target)?.ok_or_else(|| missing(*target))?, None))
@@ -164,7 +157,7 @@ pub(crate) fn apply(tx: &Transaction<'_>, change: &ActorChange, note: &ChangeNot
             for (subject, other) in [(*actor, new), (new, *actor)] {
                 record_event(
                     tx,
-                    &ActorEvent { related_actor_id: Some(other), ..event(subject, ActorEventKind::Split, note) },
+                    &ActorEvent { related_actor_id: Some(other), ..actor_event(subject, ActorEventKind::Split, note) },
                 )?;
             }
             for &account in accounts {
@@ -182,7 +175,7 @@ fn create(tx: &Transaction<'_>, name: &str, kind: ActorKind, note: &ChangeNote) 
     let id: ActorId = tx
         .prepare_cached("INSERT INTO actor (name, kind, created_at) VALUES (?1, ?2, ?3) RETURNING id")?
         .query_row(params![name, kind.as_str(), note.at], |row| row.get(0))?;
-    record_event(tx, &ActorEvent { name: Some(name.to_owned()), ..event(id, ActorEventKind::Created, note) })?;
+    record_event(tx, &ActorEvent { name: Some(name.to_owned()), ..actor_event(id, ActorEventKind::Created, note) })?;
     Ok(id)
 }
 
@@ -218,15 +211,7 @@ pub(crate) fn view(tx: &Transaction<'_>, id: ActorId, max_entries: usize) -> Res
     for &account in &account_ids {
         timeline.extend(super::tracking::events(tx, account, max_entries)?.into_iter().map(TimelineEntry::Account));
     }
-    // Newest first; ids break ties so the order is stable.
-    timeline.sort_by_key(|entry| {
-        let id = match entry {
-            TimelineEntry::Actor(event) => event.id,
-            TimelineEntry::Account(event) => event.id,
-        };
-        std::cmp::Reverse((entry.at(), id))
-    });
-    timeline.truncate(max_entries);
+    sort_timeline(&mut timeline, max_entries);
     Ok(Some(ActorView { actor, accounts, timeline }))
 }
 

@@ -13,10 +13,12 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, pa
 
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
-use crate::{full_text, migrations};
+use crate::{full_text, history, migrations};
 
 mod actors;
+mod network;
 mod sites;
+mod statistics;
 mod tracking;
 
 /// How to open a [`SqliteStore`].
@@ -534,7 +536,7 @@ fn upsert_account(
              VALUES (?1, ?2, ?3, ?4, ?4, ?4) RETURNING id",
         )?
         .query_row(params![key.platform, key.handle, key.platform_account_id, seen_at], |row| row.get(0))?;
-    tracking::record_event(tx, &tracking::plain_event(id, AccountEventKind::FirstSeen, seen_at, tracking::VIGIL))?;
+    tracking::record_event(tx, &history::plain_event(id, AccountEventKind::FirstSeen, seen_at, history::VIGIL))?;
     first_seen.push(id);
     Ok(id)
 }

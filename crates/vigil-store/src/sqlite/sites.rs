@@ -3,8 +3,9 @@
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
+use crate::StoreError;
+use crate::history::{site_kind_from_name, site_kind_name};
 use crate::model::*;
-use crate::{IndicatorKind, StoreError};
 
 fn site_record(tx: &Transaction<'_>, id: SiteId) -> Result<Option<SiteRecord>, StoreError> {
     Ok(tx
@@ -17,10 +18,7 @@ fn site_record(tx: &Transaction<'_>, id: SiteId) -> Result<Option<SiteRecord>, S
             let (kind, status): (String, String) = (row.get(0)?, row.get(2)?);
             Ok(SiteRecord {
                 id,
-                key: IndicatorKey {
-                    kind: if kind == "url" { IndicatorKind::Url } else { IndicatorKind::Domain },
-                    value: row.get(1)?,
-                },
+                key: IndicatorKey { kind: site_kind_from_name(&kind), value: row.get(1)? },
                 status: SiteStatus::from_name(&status).unwrap_or(SiteStatus::Online),
                 status_changed_at: row.get(3)?,
                 first_seen: row.get(4)?,
@@ -32,10 +30,6 @@ fn site_record(tx: &Transaction<'_>, id: SiteId) -> Result<Option<SiteRecord>, S
         .optional()?)
 }
 
-fn kind_name(key: &IndicatorKey) -> &'static str {
-    if key.kind == IndicatorKind::Url { "url" } else { "domain" }
-}
-
 fn resolve(tx: &Transaction<'_>, selector: &SiteSelector) -> Result<Option<SiteId>, StoreError> {
     Ok(match selector {
         SiteSelector::Id(id) => tx
@@ -44,7 +38,7 @@ fn resolve(tx: &Transaction<'_>, selector: &SiteSelector) -> Result<Option<SiteI
             .optional()?,
         SiteSelector::Key(key) => tx
             .prepare_cached("SELECT id FROM site WHERE kind = ?1 AND value = ?2")?
-            .query_row(params![kind_name(key), key.value], |row| row.get(0))
+            .query_row(params![site_kind_name(key), key.value], |row| row.get(0))
             .optional()?,
     })
 }
@@ -88,7 +82,7 @@ pub(crate) fn change(
                 .prepare_cached(
                     "INSERT INTO site (kind, value, status_changed_at, first_seen) VALUES (?1, ?2, ?3, ?3) RETURNING id",
                 )?
-                .query_row(params![kind_name(key), key.value, note.at], |row| row.get(0))?;
+                .query_row(params![site_kind_name(key), key.value, note.at], |row| row.get(0))?;
             record_event(tx, id, &event(SiteEventKind::FirstSeen, None, None))?;
             (id, true)
         }

@@ -6,11 +6,9 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, Transaction, params, params_from_iter};
 
 use super::{account_record, find_account, upsert_account};
+use crate::history::{VIGIL, decode_evidence, decode_links, encode_evidence, encode_links, plain_event};
 use crate::model::*;
 use crate::{IndicatorKind, StoreError};
-
-/// Who vigil itself records as the author of the changes it makes.
-pub(crate) const VIGIL: &str = "vigil";
 
 pub(crate) fn resolve(tx: &Transaction<'_>, selector: &AccountSelector) -> Result<Option<AccountId>, StoreError> {
     match selector {
@@ -47,36 +45,6 @@ pub(crate) fn record_event(tx: &Transaction<'_>, event: &AccountEvent) -> Result
             ],
             |row| row.get(0),
         )?)
-}
-
-/// An event of `kind` on `account_id` with nothing else filled in.
-pub(crate) fn plain_event(account_id: AccountId, kind: AccountEventKind, at: UnixSeconds, by: &str) -> AccountEvent {
-    AccountEvent {
-        id: 0,
-        account_id,
-        kind,
-        at,
-        changed_by: by.to_owned(),
-        status: None,
-        reported_to: None,
-        snapshot: None,
-        related_account_id: None,
-        note: None,
-    }
-}
-
-fn encode_links(links: &[IndicatorKey]) -> String {
-    links.iter().map(|link| format!("{}\t{}", link.kind.as_str(), link.value)).collect::<Vec<_>>().join("\n")
-}
-
-fn decode_links(encoded: &str) -> Vec<IndicatorKey> {
-    encoded
-        .lines()
-        .filter_map(|line| {
-            let (kind, value) = line.split_once('\t')?;
-            Some(IndicatorKey { kind: IndicatorKind::from_name(kind)?, value: value.to_owned() })
-        })
-        .collect()
 }
 
 pub(crate) fn change_status(
@@ -215,7 +183,7 @@ pub(crate) fn successor_record(tx: &Transaction<'_>, id: SuccessorId) -> Result<
         account: account_record(tx, account)?,
         predecessor: account_record(tx, predecessor)?,
         score,
-        evidence: evidence.lines().map(str::to_owned).collect(),
+        evidence: decode_evidence(&evidence),
         explanation,
         state: SuccessorState::from_name(&state).unwrap_or(SuccessorState::Pending),
         found_at,
@@ -321,7 +289,7 @@ pub(crate) fn propose(tx: &Transaction<'_>, proposals: &[NewSuccessor]) -> Resul
                     proposal.account,
                     proposal.predecessor,
                     proposal.score,
-                    proposal.evidence.join("\n"),
+                    encode_evidence(&proposal.evidence),
                     proposal.explanation,
                     proposal.found_at
                 ],

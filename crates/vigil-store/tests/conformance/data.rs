@@ -1,0 +1,95 @@
+//! Test data: reserved names only (example.org, 192.0.2.0/24, made-up
+//! handles), built the way the query layer builds it.
+
+use vigil_extract::fold_for_search;
+use vigil_store::{
+    AccountKey, ChangeNote, DocumentKind, IndicatorKey, IndicatorKind, NewDocument, NewProfileSnapshot, NewSighting,
+    NewTip, ProfileSnapshot, SearchOrder, SearchQuery, Span, UnixSeconds,
+};
+
+pub fn telegram(handle: &str) -> AccountKey {
+    AccountKey { platform: "telegram".into(), handle: Some(handle.into()), platform_account_id: None }
+}
+
+pub fn key(kind: IndicatorKind, value: &str) -> IndicatorKey {
+    IndicatorKey { kind, value: value.into() }
+}
+
+pub fn sighting(kind: IndicatorKind, value: &str) -> NewSighting {
+    NewSighting { indicator: key(kind, value), span: Some(Span { start: 0, end: 1 }) }
+}
+
+/// A French post by telegram:example_channel, its search text folded as
+/// intake folds it.
+pub fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds) -> NewDocument {
+    NewDocument {
+        kind: DocumentKind::Post,
+        platform: Some("telegram".into()),
+        platform_post_id: Some(platform_post_id.into()),
+        author: Some(telegram("example_channel")),
+        url: Some(format!("https://t.me/example_channel/{platform_post_id}")),
+        text: text.into(),
+        text_sha256: format!("{:064x}", text.len()),
+        language: Some("fr".into()),
+        observed_at,
+        search_text: fold_for_search(text).into_owned(),
+        sightings: vec![],
+        categories: vec![],
+        mentioned_accounts: vec![],
+    }
+}
+
+pub fn post_by(platform_post_id: &str, author: &str, text: &str, observed_at: UnixSeconds) -> NewDocument {
+    NewDocument { author: Some(telegram(author)), ..post(platform_post_id, text, observed_at) }
+}
+
+pub fn tip(text: &str, observed_at: UnixSeconds, receipt_hash: [u8; 32]) -> NewTip {
+    let document = NewDocument {
+        kind: DocumentKind::Tip,
+        platform: None,
+        platform_post_id: None,
+        author: None,
+        url: None,
+        sightings: vec![sighting(IndicatorKind::Url, "https://example.org/x")],
+        ..post("unused", text, observed_at)
+    };
+    NewTip { document, receipt_hash }
+}
+
+/// Every document, newest first.
+pub fn search_all() -> SearchQuery {
+    SearchQuery {
+        phrases: vec![],
+        kinds: vec![],
+        languages: vec![],
+        categories: vec![],
+        observed_from: None,
+        observed_until: None,
+        order: SearchOrder::Newest,
+        limit: 1_000,
+        after: None,
+    }
+}
+
+/// Documents holding every phrase, folded as the query layer folds them.
+pub fn search(phrases: &[&str]) -> SearchQuery {
+    SearchQuery { phrases: phrases.iter().map(|phrase| fold_for_search(phrase).into_owned()).collect(), ..search_all() }
+}
+
+pub fn note(at: UnixSeconds) -> ChangeNote {
+    ChangeNote { changed_by: "analyst-a".into(), note: None, at }
+}
+
+pub fn snapshot(account: AccountKey, display_name: &str, at: UnixSeconds) -> NewProfileSnapshot {
+    NewProfileSnapshot {
+        account,
+        snapshot: ProfileSnapshot {
+            display_name: Some(display_name.into()),
+            bio: Some("canal https://example.org/a".into()),
+            avatar_sha256: Some("ab".repeat(32)),
+            links: vec![key(IndicatorKind::Url, "https://example.org/a")],
+        },
+        observed_at: at,
+        changed_by: "crawler-example".into(),
+    }
+}

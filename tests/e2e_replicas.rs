@@ -1,0 +1,141 @@
+//! Two `vigil serve` replicas on one PostgreSQL database, started at once and
+//! fed overlapping posts concurrently: each post, indicator, account and
+//! sighting is stored once, the counts are exact, and what one replica
+//! acknowledged the other answers at once in CheckContent and lookups.
+
+mod support;
+
+use std::collections::HashMap;
+
+use support::{PostgresSchema, Vigil};
+use vigil_proto::prost_types;
+use vigil_proto::tonic::transport::Channel;
+use vigil_proto::v1::intake_client::IntakeClient;
+use vigil_proto::v1::query_client::QueryClient;
+use vigil_proto::v1::*;
+
+const POSTS: usize = 400;
+const AUTHORS: usize = 20;
+const TAGS: usize = 10;
+
+fn post(number: usize) -> Post {
+    Post {
+        platform: "telegram".into(),
+        platform_post_id: format!("r{number}"),
+        author: Some(AccountRef {
+            platform: "telegram".into(),
+            handle: format!("canal_replique_{}", number % AUTHORS),
+            platform_account_id: String::new(),
+        }),
+        url: String::new(),
+        text: format!(
+            "Relais {number}: https://example.org/r/{number} #replique{} via @canal_relais_{} sur Telegram",
+            number % TAGS,
+            number % 3
+        ),
+        posted_at: Some(prost_types::Timestamp { seconds: 1_767_225_600 + number as i64, nanos: 0 }),
+        media_sha256: vec![],
+    }
+}
+
+/// Sends `numbers` in batches of `batch` posts, one request per batch, and
+/// after each acknowledged batch checks that `other` already knows its posts.
+async fn ingest(writer: Channel, other: Channel, numbers: Vec<usize>, batch: usize) -> (u64, u64) {
+    let mut intake = IntakeClient::new(writer);
+    let mut query = QueryClient::new(other);
+    let (mut accepted, mut duplicates) = (0, 0);
+    for chunk in numbers.chunks(batch) {
+        let request = IngestPostsRequest { posts: chunk.iter().map(|&n| post(n)).collect() };
+        let response = intake.ingest_posts(tokio_stream::iter([request])).await.unwrap().into_inner();
+        accepted += response.accepted;
+        duplicates += response.duplicates;
+        for &number in chunk {
+            let check = CheckContentRequest {
+                text: format!("vu ailleurs : https://example.org/r/{number}"),
+                ..CheckContentRequest::default()
+            };
+            let matches = query.check_content(check).await.unwrap().into_inner();
+            let url = format!("https://example.org/r/{number}");
+            assert!(
+                matches.indicators.iter().any(|found| found.value == url && found.sighting_count == 1),
+                "the other replica does not know {url} right after it was acknowledged: {matches:?}"
+            );
+        }
+    }
+    (accepted, duplicates)
+}
+
+async fn lookup(query: &mut QueryClient<Channel>, kind: IndicatorKind, value: &str) -> LookupIndicatorResponse {
+    query
+        .lookup_indicator(LookupIndicatorRequest { kind: kind as i32, value: value.into(), max_documents: 0 })
+        .await
+        .unwrap_or_else(|status| panic!("{value}: {status}"))
+        .into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_ingest_overlapping_posts_once() {
+    let schema = PostgresSchema::create();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Started together: both migrate the empty schema at once.
+    let a = Vigil::start(dir_a.path(), &["--database-url", &schema.url]);
+    let b = Vigil::start(dir_b.path(), &["--database-url", &schema.url]);
+    a.wait_serving().await;
+    b.wait_serving().await;
+    let (channel_a, channel_b) = (a.channel().await, b.channel().await);
+
+    // A takes every post in order, B every post backwards, and a third
+    // client every other post through A again, in other batch sizes.
+    let forwards: Vec<usize> = (0..POSTS).collect();
+    let backwards: Vec<usize> = (0..POSTS).rev().collect();
+    let evens: Vec<usize> = (0..POSTS).step_by(2).collect();
+    let (one, two, three) = tokio::join!(
+        tokio::spawn(ingest(channel_a.clone(), channel_b.clone(), forwards, 25)),
+        tokio::spawn(ingest(channel_b.clone(), channel_a.clone(), backwards, 20)),
+        tokio::spawn(ingest(channel_a.clone(), channel_b.clone(), evens, 15)),
+    );
+    let results = [one.unwrap(), two.unwrap(), three.unwrap()];
+    let accepted: u64 = results.iter().map(|(accepted, _)| accepted).sum();
+    let duplicates: u64 = results.iter().map(|(_, duplicates)| duplicates).sum();
+    assert_eq!(accepted, POSTS as u64, "each post is stored by exactly one request");
+    assert_eq!(duplicates, (POSTS + POSTS / 2) as u64);
+
+    let tables: HashMap<String, i64> = schema
+        .counts(
+            "SELECT 'documents', count(*) FROM document
+         UNION ALL SELECT 'distinct posts', count(DISTINCT platform_post_id) FROM document
+         UNION ALL SELECT 'accounts', count(*) FROM account
+         UNION ALL SELECT 'sightings', count(*) FROM sighting
+         UNION ALL SELECT 'sightings counted', coalesce(sum(sighting_count), 0)::bigint FROM indicator
+         UNION ALL SELECT 'account links', count(*) FROM document_account
+         UNION ALL SELECT 'documents counted', coalesce(sum(document_count), 0)::bigint FROM account
+         UNION ALL SELECT 'first seen events', count(*) FROM account_event WHERE kind = 'first_seen'",
+        )
+        .into_iter()
+        .collect();
+    assert_eq!(tables["documents"], POSTS as i64);
+    assert_eq!(tables["distinct posts"], POSTS as i64);
+    // Authors, plus the three relay accounts every post names.
+    assert_eq!(tables["accounts"], (AUTHORS + 3) as i64);
+    assert_eq!(tables["first seen events"], (AUTHORS + 3) as i64);
+    assert_eq!(tables["sightings counted"], tables["sightings"]);
+    assert_eq!(tables["account links"], 2 * POSTS as i64);
+    assert_eq!(tables["documents counted"], tables["account links"]);
+
+    // Both replicas give the same exact counts.
+    for channel in [channel_a, channel_b] {
+        let mut query = QueryClient::new(channel);
+        for tag in 0..TAGS {
+            let found = lookup(&mut query, IndicatorKind::Hashtag, &format!("replique{tag}")).await;
+            assert_eq!(found.sighting_count, (POSTS / TAGS) as u64, "#replique{tag}");
+        }
+        let url = lookup(&mut query, IndicatorKind::Url, "https://example.org/r/7").await;
+        assert_eq!(url.sighting_count, 1);
+        let domain = lookup(&mut query, IndicatorKind::Domain, "example.org").await;
+        assert_eq!(domain.sighting_count, POSTS as u64);
+        let author = lookup(&mut query, IndicatorKind::Account, "telegram:canal_replique_3").await;
+        assert_eq!(author.sighting_count, (POSTS / AUTHORS) as u64);
+    }
+    a.stop().await;
+    b.stop().await;
+}
