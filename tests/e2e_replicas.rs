@@ -1,7 +1,9 @@
 //! Two `vigil serve` replicas on one PostgreSQL database, started at once and
 //! fed overlapping posts concurrently: each post, indicator, account and
 //! sighting is stored once, the counts are exact, and what one replica
-//! acknowledged the other answers at once in CheckContent and lookups.
+//! acknowledged the other answers at once in CheckContent and lookups. What a
+//! replica keeps in memory (the successor index, the alert stream) follows
+//! what the other one changes.
 
 mod support;
 
@@ -12,6 +14,7 @@ use vigil_proto::prost_types;
 use vigil_proto::tonic::transport::Channel;
 use vigil_proto::v1::intake_client::IntakeClient;
 use vigil_proto::v1::query_client::QueryClient;
+use vigil_proto::v1::tracking_client::TrackingClient;
 use vigil_proto::v1::*;
 
 const POSTS: usize = 400;
@@ -135,6 +138,86 @@ async fn two_replicas_ingest_overlapping_posts_once() {
         assert_eq!(domain.sighting_count, POSTS as u64);
         let author = lookup(&mut query, IndicatorKind::Account, "telegram:canal_replique_3").await;
         assert_eq!(author.sighting_count, (POSTS / AUTHORS) as u64);
+    }
+    a.stop().await;
+    b.stop().await;
+}
+
+fn snapshot(handle: &str, bio: &str) -> RecordProfileSnapshotRequest {
+    RecordProfileSnapshotRequest {
+        account: Some(AccountRef {
+            platform: "telegram".into(),
+            handle: handle.into(),
+            platform_account_id: String::new(),
+        }),
+        display_name: "Abu Exemple".into(),
+        bio: bio.into(),
+        avatar_sha256: "5f1d7b2a9c3e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8".into(),
+        observed_at: None,
+        changed_by: "crawler-example".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_detects_successors_of_accounts_another_replica_tracks() {
+    let schema = PostgresSchema::create();
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Vigil::start(dir_a.path(), &["--database-url", &schema.url]);
+    a.wait_serving().await;
+    let b = Vigil::start(dir_b.path(), &["--database-url", &schema.url]);
+    b.wait_serving().await;
+    let (mut tracking_a, mut tracking_b) =
+        (TrackingClient::new(a.channel().await), TrackingClient::new(b.channel().await));
+
+    // An analyst watches on A; everything below happens on B.
+    let mut alerts =
+        tracking_a.watch_alerts(WatchAlertsRequest { resume_token: String::new() }).await.unwrap().into_inner();
+    // Both replicas were running before this account existed: B learns of
+    // it from A's notice, not from its start-up load.
+    tracking_a.record_profile_snapshot(snapshot("abu_exemple", "canal hxxps://t[.]me/relais_exemple")).await.unwrap();
+    tracking_a
+        .update_account_status(UpdateAccountStatusRequest {
+            account: Some(AccountSelector {
+                selector: Some(account_selector::Selector::Ref(AccountRef {
+                    platform: "telegram".into(),
+                    handle: "abu_exemple".into(),
+                    platform_account_id: String::new(),
+                })),
+            }),
+            status: AccountStatus::Suspended as i32,
+            reported_to: String::new(),
+            at: None,
+            changed_by: "platform-example".into(),
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+    // The notice travels asynchronously: B may take a moment to know it.
+    let mut found = Vec::new();
+    for attempt in 0..50 {
+        let handle = format!("abu_exemple_{}", attempt + 2);
+        let recreated = tracking_b
+            .record_profile_snapshot(snapshot(&handle, "nouveau hxxps://t[.]me/relais_exemple"))
+            .await
+            .unwrap()
+            .into_inner();
+        if !recreated.successors.is_empty() {
+            found = recreated.successors;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found.len(), 1, "replica B never saw replica A's suspended account");
+    let alert = tokio::time::timeout(std::time::Duration::from_secs(10), alerts.message())
+        .await
+        .expect("B's alert reaches A's watcher within 10 s")
+        .unwrap()
+        .expect("the stream is open");
+    match alert.detail {
+        Some(alert::Detail::Successor(successor)) => {
+            assert_eq!(successor.predecessor.unwrap().handle, "abu_exemple");
+        }
+        None => panic!("alert without detail"),
     }
     a.stop().await;
     b.stop().await;

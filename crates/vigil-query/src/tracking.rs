@@ -6,6 +6,11 @@
 //! the account is scored against every known one through the in-memory
 //! [`SuccessorIndex`], and each proposal above the threshold is stored with
 //! an alert and pushed to every [`AlertWatch`] at once.
+//!
+//! Several replicas may share one store: each keeps its own index, and the
+//! store tells it what the others changed ([`Store::changes`]), so accounts
+//! another replica met are candidates here too and its alerts reach the
+//! watchers here.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, RwLock};
@@ -16,7 +21,7 @@ use vigil_extract::IndicatorKind;
 use vigil_store::{
     AccountEvent, AccountFilter, AccountHistory, AccountId, AccountRecord, AccountSelector, AccountStatus, AlertId,
     AlertRecord, IndicatorKey, NewProfileSnapshot, NewSuccessor, ProfileSnapshot, ReviewOutcome, StatusChange, Store,
-    SuccessorRecord, SuccessorReview, TrackedAccount, UnixSeconds,
+    StoreChange, SuccessorRecord, SuccessorReview, TrackedAccount, UnixSeconds,
 };
 
 use crate::sightings::account_key;
@@ -65,9 +70,9 @@ pub struct Tracking {
     /// whether it is pending, confirmed or rejected.
     proposed: Arc<RwLock<HashSet<(AccountId, AccountId)>>>,
     alerts: broadcast::Sender<AlertRecord>,
-    /// Held from storing alerts until they are sent, so that watchers get
-    /// alerts in id order.
-    raising: Arc<Mutex<()>>,
+    /// The newest alert sent to watchers. Held from storing alerts until
+    /// they are sent, so that watchers get alerts in id order.
+    published: Arc<Mutex<AlertId>>,
     /// Set at shutdown: every watch ends.
     stopping: Arc<watch::Sender<bool>>,
 }
@@ -75,24 +80,88 @@ pub struct Tracking {
 impl Tracking {
     /// Loads every account into the successor index. Run once at start-up.
     pub async fn open(store: Arc<dyn Store>, settings: TrackingSettings) -> Result<Tracking, QueryError> {
+        // Subscribed before reading. The listener may start listening only
+        // after the reads below, so it announces a resync once it does: a
+        // change made in between is read again then, not lost.
+        let changes = store.changes();
+        let index = Self::load_index(&store, &settings).await?;
+        let proposed = store.proposed_successor_pairs().await?.into_iter().collect();
+        let published = store.last_alert_id().await?;
+        let (alerts, _) = broadcast::channel(settings.alert_buffer.max(1));
+        let tracking = Tracking {
+            store,
+            settings,
+            index: Arc::new(RwLock::new(index)),
+            proposed: Arc::new(RwLock::new(proposed)),
+            alerts,
+            published: Arc::new(Mutex::new(published)),
+            stopping: Arc::new(watch::Sender::new(false)),
+        };
+        if let Some(changes) = changes {
+            tokio::spawn(tracking.clone().follow(changes));
+        }
+        Ok(tracking)
+    }
+
+    async fn load_index(store: &Arc<dyn Store>, settings: &TrackingSettings) -> Result<SuccessorIndex, QueryError> {
         let since = now() - settings.posted_window_secs;
         let accounts = store.tracked_accounts(None, since, settings.max_posted_per_account).await?;
         let mut index = SuccessorIndex::new(settings.successor.clone());
         for account in &accounts {
             add_to_index(&mut index, account);
         }
-        let proposed = store.proposed_successor_pairs().await?.into_iter().collect();
-        let (alerts, _) = broadcast::channel(settings.alert_buffer.max(1));
         tracing::info!(accounts = accounts.len(), "successor index loaded");
-        Ok(Tracking {
-            store,
-            settings,
-            index: Arc::new(RwLock::new(index)),
-            proposed: Arc::new(RwLock::new(proposed)),
-            alerts,
-            raising: Arc::new(Mutex::new(())),
-            stopping: Arc::new(watch::Sender::new(false)),
-        })
+        Ok(index)
+    }
+
+    /// Applies what other replicas changed until the server stops.
+    async fn follow(self, mut changes: broadcast::Receiver<StoreChange>) {
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            let change = tokio::select! {
+                change = changes.recv() => change,
+                _ = stopping.wait_for(|stopping| *stopping) => return,
+            };
+            let applied = match change {
+                Ok(StoreChange::Accounts(ids)) => self.refresh(&ids).await,
+                Ok(StoreChange::Alerts(_)) => self.publish_alerts().await,
+                // Missed notices: read everything again.
+                Ok(StoreChange::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => self.resync().await,
+                Err(broadcast::error::RecvError::Closed) => return,
+            };
+            if let Err(error) = applied {
+                tracing::warn!(%error, "could not apply another replica's change");
+            }
+        }
+    }
+
+    async fn resync(&self) -> Result<(), QueryError> {
+        let index = Self::load_index(&self.store, &self.settings).await?;
+        let proposed: HashSet<_> = self.store.proposed_successor_pairs().await?.into_iter().collect();
+        *self.index.write().map_err(|_| poisoned())? = index;
+        *self.proposed.write().map_err(|_| poisoned())? = proposed;
+        self.publish_alerts().await
+    }
+
+    /// Sends watchers every stored alert they have not been sent, in id
+    /// order: this replica's and other replicas'.
+    async fn publish_alerts(&self) -> Result<(), QueryError> {
+        let mut published = self.published.lock().await;
+        loop {
+            let page = self.store.alerts_after(*published, ALERT_PAGE).await?;
+            {
+                let mut proposed = self.proposed.write().map_err(|_| poisoned())?;
+                proposed.extend(page.iter().map(|alert| (alert.successor.predecessor.id, alert.successor.account.id)));
+            }
+            for alert in &page {
+                *published = alert.id;
+                // No receiver is fine: nobody is watching, and the alert is stored.
+                let _ = self.alerts.send(alert.clone());
+            }
+            if page.len() < ALERT_PAGE {
+                return Ok(());
+            }
+        }
     }
 
     pub async fn account(&self, selector: AccountChoice, max_events: u32) -> Result<AccountHistory, QueryError> {
@@ -268,12 +337,7 @@ impl Tracking {
         if proposals.is_empty() {
             return Ok(Vec::new());
         }
-        let _raising = self.raising.lock().await;
         let alerts = self.store.propose_successors(proposals).await?;
-        {
-            let mut proposed = self.proposed.write().map_err(|_| poisoned())?;
-            proposed.extend(alerts.iter().map(|alert| (alert.successor.predecessor.id, alert.successor.account.id)));
-        }
         for alert in &alerts {
             tracing::info!(
                 alert_id = alert.id,
@@ -282,9 +346,8 @@ impl Tracking {
                 score = alert.successor.score,
                 "successor proposed"
             );
-            // No receiver is fine: nobody is watching, and the alert is stored.
-            let _ = self.alerts.send(alert.clone());
         }
+        self.publish_alerts().await?;
         Ok(alerts)
     }
 

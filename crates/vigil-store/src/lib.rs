@@ -148,4 +148,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after: Option<SiteId>,
         limit: usize,
     ) -> Result<Vec<SiteRecord>, StoreError>;
+
+    /// Changes other processes make to this store, as they commit; `None`
+    /// when no other process can write to it (the embedded engine).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<StoreChange>> {
+        None
+    }
 }

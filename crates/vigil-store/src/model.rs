@@ -405,6 +405,19 @@ impl SuccessorState {
 pub type SuccessorId = i64;
 pub type AlertId = i64;
 
+/// A change another process made to a shared store, announced as it
+/// commits, so that what a process keeps in memory stays fresh.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreChange {
+    /// Accounts created or changed (status, profile, posts, reviews).
+    Accounts(Vec<AccountId>),
+    /// Alerts were raised, up to this id.
+    Alerts(AlertId),
+    /// Notices may have been missed (the listener reconnected): anything
+    /// may have changed.
+    Resync,
+}
+
 /// A probable re-creation found by successor detection.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewSuccessor {

@@ -5,10 +5,13 @@
 //! serialization race is run again from the start.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
@@ -66,6 +69,7 @@ macro_rules! read_tx {
 }
 
 mod actors;
+mod changes;
 mod migrations;
 mod network;
 mod sites;
@@ -103,6 +107,11 @@ impl PostgresOptions {
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: Pool,
+    /// For the connection that listens for other replicas' changes.
+    config: Arc<tokio_postgres::Config>,
+    channel: changes::Channel,
+    changes: broadcast::Sender<StoreChange>,
+    listening: Arc<Once>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -132,7 +141,8 @@ impl PostgresStore {
         }
         config.application_name("vigil");
         config.connect_timeout(Duration::from_secs(10));
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager =
+            Manager::from_config(config.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.max_connections.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
@@ -142,8 +152,17 @@ impl PostgresStore {
             .map_err(|error| connect_error(error.to_string()))?;
         let mut client = pool.get().await.map_err(|error| connect_error(error.to_string()))?;
         migrations::migrate(&mut client).await?;
+        let schema: String = client.query_one("SELECT current_schema()", &[]).await?.get(0);
         drop(client);
-        Ok(PostgresStore { pool })
+        // Tells this process's notices from other processes'.
+        let instance = RandomState::new().hash_one(std::process::id());
+        Ok(PostgresStore {
+            pool,
+            config: Arc::new(config),
+            channel: changes::Channel::for_schema(&schema, instance),
+            changes: broadcast::channel(1024).0,
+            listening: Arc::new(Once::new()),
+        })
     }
 }
 
@@ -171,6 +190,7 @@ impl Store for PostgresStore {
                 .prepare_cached("INSERT INTO tip (document_id, receipt_hash, status) VALUES ($1, $2, 'received')")
                 .await?;
             tx.execute(&statement, &[&id, &&tip.receipt_hash[..]]).await?;
+            self.channel.accounts_changed(&tx, &stored.first_seen_accounts).await?;
             Ok(TipStored { document: id, first_seen_accounts: stored.first_seen_accounts })
         })
     }
@@ -192,8 +212,12 @@ impl Store for PostgresStore {
         write_tx!(self, |tx| {
             let stored = insert_documents(&tx, &posts).await?;
             let mut seen = HashSet::new();
-            let authors =
+            let authors: Vec<AccountId> =
                 stored.outcomes.iter().filter_map(|&(_, author, _)| author).filter(|&id| seen.insert(id)).collect();
+            let first_seen = &stored.first_seen_accounts;
+            let changed: Vec<AccountId> =
+                first_seen.iter().chain(authors.iter().filter(|id| !first_seen.contains(id))).copied().collect();
+            self.channel.accounts_changed(&tx, &changed).await?;
             let outcomes = stored
                 .outcomes
                 .iter()
@@ -282,11 +306,21 @@ impl Store for PostgresStore {
         &self,
         change: StatusChange,
     ) -> Result<Option<(AccountRecord, AccountEvent)>, StoreError> {
-        write_tx!(self, |tx| tracking::change_status(&tx, &change).await)
+        write_tx!(self, |tx| {
+            let changed = tracking::change_status(&tx, &change).await?;
+            if let Some((account, _)) = &changed {
+                self.channel.accounts_changed(&tx, &[account.id]).await?;
+            }
+            Ok(changed)
+        })
     }
 
     async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError> {
-        write_tx!(self, |tx| tracking::record_snapshot(&tx, &snapshot).await)
+        write_tx!(self, |tx| {
+            let stored = tracking::record_snapshot(&tx, &snapshot).await?;
+            self.channel.accounts_changed(&tx, &[stored.account.id]).await?;
+            Ok(stored)
+        })
     }
 
     async fn tracked_accounts(
@@ -303,11 +337,23 @@ impl Store for PostgresStore {
     }
 
     async fn propose_successors(&self, proposals: Vec<NewSuccessor>) -> Result<Vec<AlertRecord>, StoreError> {
-        write_tx!(self, |tx| tracking::propose(&tx, &proposals).await)
+        write_tx!(self, |tx| {
+            let alerts = tracking::propose(&tx, &proposals).await?;
+            if let Some(newest) = alerts.iter().map(|alert| alert.id).max() {
+                self.channel.alerts_raised(&tx, newest).await?;
+            }
+            Ok(alerts)
+        })
     }
 
     async fn review_successor(&self, review: SuccessorReview) -> Result<ReviewOutcome, StoreError> {
-        write_tx!(self, |tx| tracking::review(&tx, &review).await)
+        write_tx!(self, |tx| {
+            let outcome = tracking::review(&tx, &review).await?;
+            if let ReviewOutcome::Reviewed(successor) = &outcome {
+                self.channel.accounts_changed(&tx, &[successor.account.id, successor.predecessor.id]).await?;
+            }
+            Ok(outcome)
+        })
     }
 
     async fn alerts_after(&self, after: AlertId, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
@@ -367,6 +413,14 @@ impl Store for PostgresStore {
         limit: usize,
     ) -> Result<Vec<SiteRecord>, StoreError> {
         read_tx!(self, |tx| sites::list(&tx, &statuses, after, limit).await)
+    }
+
+    fn changes(&self) -> Option<broadcast::Receiver<StoreChange>> {
+        let receiver = self.changes.subscribe();
+        self.listening.call_once(|| {
+            tokio::spawn(changes::listen(Arc::clone(&self.config), self.channel.clone(), self.changes.clone()));
+        });
+        Some(receiver)
     }
 }
 
