@@ -230,40 +230,54 @@ fn is_youtube_channel_id(handle: &str) -> bool {
 
 /// The account a profile URL points at, as `(platform, normalized handle)`.
 pub(crate) fn account_of_url(url: &Url) -> Option<(Platform, String)> {
-    if url.scheme() == "tg" {
+    account_of_url_parts(url.scheme(), url.host_str(), url.path(), url.query())
+}
+
+/// [`account_of_url`] on the parts of a URL already normalized, so that a
+/// URL normalized without the `url` crate need not be parsed again. The
+/// parts are what [`Url`]'s accessors of the same names would give.
+pub(crate) fn account_of_url_parts(
+    scheme: &str,
+    host: Option<&str>,
+    path: &str,
+    query: Option<&str>,
+) -> Option<(Platform, String)> {
+    // As `Url::query_pairs` and `Url::path_segments` read them.
+    let query_pairs = || url::form_urlencoded::parse(query.unwrap_or("").as_bytes());
+    if scheme == "tg" {
         // tg://resolve?domain=name, the Telegram app's own link to an account.
-        let name = url.query_pairs().find(|(key, _)| key == "domain")?.1;
-        let handle = (url.host_str() == Some("resolve")).then_some(name)?;
+        let name = query_pairs().find(|(key, _)| key == "domain")?.1;
+        let handle = (host == Some("resolve")).then_some(name)?;
         return normalize_account_handle(Platform::Telegram, &handle).map(|h| (Platform::Telegram, h));
     }
-    let platform = Platform::from_host(url.host_str()?)?;
-    let mut segments = url.path_segments()?.filter(|segment| !segment.is_empty());
+    let platform = Platform::from_host(host?)?;
+    let mut segments = path.strip_prefix('/')?.split('/').filter(|segment| !segment.is_empty());
     let first = segments.next();
     let handle = match (platform, first) {
-        (Platform::Telegram, Some("s")) => segments.next()?.to_owned(),
+        (Platform::Telegram, Some("s")) => segments.next()?,
         (Platform::Facebook, Some("profile.php")) => {
-            let id = url.query_pairs().find(|(key, _)| key == "id")?.1;
+            let id = query_pairs().find(|(key, _)| key == "id")?.1;
             return id.bytes().all(|b| b.is_ascii_digit()).then(|| (platform, id.into_owned()));
         }
         (Platform::Facebook, Some("people")) => {
             let id = segments.nth(1)?;
             return id.bytes().all(|b| b.is_ascii_digit()).then(|| (platform, id.to_owned()));
         }
-        (Platform::Instagram, Some("stories")) => segments.next()?.to_owned(),
+        (Platform::Instagram, Some("stories")) => segments.next()?,
         (Platform::Youtube, Some("channel")) => {
             let id = segments.next()?;
             return is_youtube_channel_id(id).then(|| (platform, id.to_owned()));
         }
-        (Platform::Youtube, Some("c" | "user")) => segments.next()?.to_owned(),
-        (Platform::Tiktok, Some(first)) => first.strip_prefix('@')?.to_owned(),
+        (Platform::Youtube, Some("c" | "user")) => segments.next()?,
+        (Platform::Tiktok, Some(first)) => first.strip_prefix('@')?,
         (_, Some(first)) if platform.reserved_paths().contains(&first) => return None,
-        (_, Some(first)) => first.to_owned(),
+        (_, Some(first)) => first,
         (_, None) => return None,
     };
     if platform == Platform::Telegram && handle.starts_with('+') {
         return None;
     }
-    normalize_account_handle(platform, &handle).map(|handle| (platform, handle))
+    normalize_account_handle(platform, handle).map(|handle| (platform, handle))
 }
 
 /// Platform names that, in the same sentence as a bare @handle, say which

@@ -7,10 +7,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, normalize_account_handle};
+use crate::account::{PLATFORM_MENTIONS, Platform, account_of_url, account_of_url_parts, normalize_account_handle};
 use crate::byte_classes::ByteClasses;
 use crate::ip::{ipv4_in_prose, parse_ipv6};
-use crate::normalize::{is_plausible_bare_domain, normalize, normalize_domain, normalize_url, registrable_domain};
+use crate::normalize::{
+    SimpleUrl, is_host_name, is_plausible_bare_domain, normalize_domain, normalize_email, normalize_url,
+    registrable_domain,
+};
 use crate::phone::phone;
 use crate::refang::{Refanged, refang_authority};
 use crate::wallet::wallet;
@@ -92,59 +95,77 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
         Finder { refanged: &refanged, taken: BTreeMap::new(), findings: Vec::new(), sentence_platform: None };
 
     let profile = TextProfile::of(scanned, refanged.classes);
-    for found in gated(profile.colon, &URL, scanned) {
-        let end = found.start() + before_script_change(found.as_str());
-        let span = trim_url_end(scanned, Span { start: found.start(), end });
-        finder.url(span, false);
+    if profile.scheme_separator {
+        for found in URL.find_iter(scanned) {
+            let end = found.start() + before_script_change(found.as_str());
+            let span = trim_url_end(scanned, Span { start: found.start(), end });
+            finder.url(span, false);
+        }
     }
-    for found in gated(profile.colon, &TELEGRAM_APP_LINK, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let account = url::Url::parse(found.as_str()).ok().and_then(|url| account_of_url(&url));
-        if let (true, Some((platform, handle))) = (finder.is_free(span), account) {
-            finder.take(span, IndicatorKind::Account, format!("{platform}:{handle}"));
+    if profile.telegram_scheme {
+        for found in TELEGRAM_APP_LINK.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let account = url::Url::parse(found.as_str()).ok().and_then(|url| account_of_url(&url));
+            if let (true, Some((platform, handle))) = (finder.is_free(span), account) {
+                finder.take(span, IndicatorKind::Account, format!("{platform}:{handle}"));
+            }
         }
     }
     // Hashes are taken last, after e-mails and hashtags that may hold one.
     let mut hash_candidates = Vec::new();
-    for found in gated(profile.long_word, &LONG_TOKEN, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        match wallet(found.as_str()) {
-            Some((kind, value)) if finder.is_free(span) => finder.take(span, kind, value),
-            Some(_) => {}
-            None => hash_candidates.push(span),
+    if profile.long_word {
+        for found in LONG_TOKEN.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            match wallet(found.as_str()) {
+                Some((kind, value)) if finder.is_free(span) => finder.take(span, kind, value),
+                Some(_) => {}
+                None => hash_candidates.push(span),
+            }
         }
     }
-    for found in gated(profile.plus || profile.international_zeros, &PHONE, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let after = scanned[span.end..].chars().next();
-        if after.is_some_and(|c| c.is_alphanumeric()) {
-            continue;
-        }
-        if let (true, Some(number)) = (finder.is_free(span), phone(found.as_str())) {
-            finder.take(span, IndicatorKind::Phone, number);
-        }
-    }
-    for found in gated(profile.digit_dot_digit, &IPV4, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let defanged = refanged.was_defanged(span);
-        if let (true, Some(address)) = (finder.is_free(span), ipv4_in_prose(scanned, span.start, span.end, defanged)) {
-            finder.take(span, IndicatorKind::Ipv4, address);
+    if profile.plus || profile.international_zeros {
+        for found in PHONE.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let after = scanned[span.end..].chars().next();
+            if after.is_some_and(|c| c.is_alphanumeric()) {
+                continue;
+            }
+            if let (true, Some(number)) = (finder.is_free(span), phone(found.as_str())) {
+                finder.take(span, IndicatorKind::Phone, number);
+            }
         }
     }
-    for found in gated(profile.colon, &IPV6, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let before = scanned[..span.start].chars().next_back();
-        let after = scanned[span.end..].chars().next();
-        let bounded = !before.is_some_and(|c| c.is_alphanumeric() || c == ':' || c == '.')
-            && !after.is_some_and(|c| c.is_alphanumeric() || c == '.');
-        if let (true, true, Some(address)) = (bounded, finder.is_free(span), parse_ipv6(found.as_str())) {
-            finder.take(span, IndicatorKind::Ipv6, address);
+    if profile.digit_dot_digit {
+        for found in IPV4.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let defanged = refanged.was_defanged(span);
+            if let (true, Some(address)) =
+                (finder.is_free(span), ipv4_in_prose(scanned, span.start, span.end, defanged))
+            {
+                finder.take(span, IndicatorKind::Ipv4, address);
+            }
         }
     }
-    for found in gated(profile.at, &EMAIL, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        if let (true, Ok(email)) = (finder.is_free(span), normalize(IndicatorKind::Email, found.as_str())) {
-            finder.take(span, IndicatorKind::Email, email);
+    if profile.colon_before_hex {
+        for found in IPV6.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let before = scanned[..span.start].chars().next_back();
+            let after = scanned[span.end..].chars().next();
+            let bounded = !before.is_some_and(|c| c.is_alphanumeric() || c == ':' || c == '.')
+                && !after.is_some_and(|c| c.is_alphanumeric() || c == '.');
+            if let (true, true, Some(address)) = (bounded, finder.is_free(span), parse_ipv6(found.as_str())) {
+                finder.take(span, IndicatorKind::Ipv6, address);
+            }
+        }
+    }
+    if profile.at {
+        for found in EMAIL.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            // What normalize(Email) does, less refanging again: the pattern's
+            // bytes (ASCII letters, digits, "._%+-@") hold nothing to rewrite.
+            if let (true, Ok(email)) = (finder.is_free(span), normalize_email(found.as_str())) {
+                finder.take(span, IndicatorKind::Email, email);
+            }
         }
     }
     for span in domain_candidates(scanned, |dot| finder.is_free(Span { start: dot, end: dot + 1 })) {
@@ -152,21 +173,25 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
             finder.bare_domain(scanned, span);
         }
     }
-    for found in gated(profile.hash, &HASHTAG, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let tag = &found.as_str()[1..];
-        let preceded_by_word =
-            scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_&#/".contains(c));
-        if finder.is_free(span) && !preceded_by_word && tag.chars().any(char::is_alphabetic) {
-            finder.take(span, IndicatorKind::Hashtag, tag.to_lowercase());
+    if profile.hash {
+        for found in HASHTAG.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let tag = &found.as_str()[1..];
+            let preceded_by_word =
+                scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_&#/".contains(c));
+            if finder.is_free(span) && !preceded_by_word && tag.chars().any(char::is_alphabetic) {
+                finder.take(span, IndicatorKind::Hashtag, tag.to_lowercase());
+            }
         }
     }
-    for found in gated(profile.at, &HANDLE, scanned) {
-        let span = Span { start: found.start(), end: found.end() };
-        let preceded_by_word =
-            scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
-        if finder.is_free(span) && !preceded_by_word {
-            finder.handle(scanned, &found.as_str()[1..], span);
+    if profile.at {
+        for found in HANDLE.find_iter(scanned) {
+            let span = Span { start: found.start(), end: found.end() };
+            let preceded_by_word =
+                scanned[..span.start].chars().next_back().is_some_and(|c| c.is_alphanumeric() || "_.@/".contains(c));
+            if finder.is_free(span) && !preceded_by_word {
+                finder.handle(scanned, &found.as_str()[1..], span);
+            }
         }
     }
     for span in hash_candidates {
@@ -198,7 +223,12 @@ pub fn extract_indicators(text: &str) -> Vec<Finding> {
 struct TextProfile {
     at: bool,
     hash: bool,
-    colon: bool,
+    /// "://", which every URL pattern needs.
+    scheme_separator: bool,
+    /// "tg://", ASCII case ignored: the Telegram app's links.
+    telegram_scheme: bool,
+    /// A ':' followed by two hex digits or ':': what the IPv6 pattern needs.
+    colon_before_hex: bool,
     plus: bool,
     international_zeros: bool,
     /// A run of at least 14 ASCII letters and digits: the shortest wallet.
@@ -211,10 +241,23 @@ impl TextProfile {
     fn of(text: &str, classes: ByteClasses) -> TextProfile {
         let bytes = text.as_bytes();
         let digit = classes.has(ByteClasses::DIGIT);
+        let (mut scheme_separator, mut telegram_scheme, mut colon_before_hex) = (false, false, false);
+        if classes.has(ByteClasses::COLON) {
+            let is_hex_or_colon = |i: usize| bytes.get(i).is_some_and(|b| b.is_ascii_hexdigit() || *b == b':');
+            for colon in memchr::memchr_iter(b':', bytes) {
+                if bytes[colon + 1..].starts_with(b"//") {
+                    scheme_separator = true;
+                    telegram_scheme |= colon >= 2 && bytes[colon - 2..colon].eq_ignore_ascii_case(b"tg");
+                }
+                colon_before_hex |= is_hex_or_colon(colon + 1) && is_hex_or_colon(colon + 2);
+            }
+        }
         TextProfile {
             at: classes.has(ByteClasses::AT),
             hash: classes.has(ByteClasses::HASH),
-            colon: classes.has(ByteClasses::COLON),
+            scheme_separator,
+            telegram_scheme,
+            colon_before_hex,
             plus: classes.has(ByteClasses::PLUS),
             // As the phone pattern wants it: "00" starting a word, then 1-9.
             international_zeros: digit
@@ -252,11 +295,6 @@ fn has_long_word(bytes: &[u8]) -> bool {
 
 /// Built once: building a substring searcher costs more than a short search.
 static DOUBLE_ZERO: LazyLock<memchr::memmem::Finder<'static>> = LazyLock::new(|| memchr::memmem::Finder::new("00"));
-
-/// The matches of `pattern` in `text`, or none without running it.
-fn gated<'t>(gate: bool, pattern: &Regex, text: &'t str) -> impl Iterator<Item = regex::Match<'t>> {
-    gate.then(|| pattern.find_iter(text)).into_iter().flatten()
-}
 
 struct Finder<'r, 'a> {
     refanged: &'r Refanged<'a>,
@@ -305,27 +343,42 @@ impl Finder<'_, '_> {
             refang_authority(&self.refanged.original[original.start..original.end])
         };
         let candidate = if add_scheme { Cow::Owned(format!("https://{written}")) } else { written };
-        let Some(url) = normalize_url(&candidate) else { return false };
         // A host must be an address or a real domain (two labels at least,
         // an alphabetic top level): `https://word` in prose is no link.
-        let host = match url.host() {
-            Some(url::Host::Domain(host)) => match normalize_domain(host) {
-                Some(domain) => (IndicatorKind::Domain, domain),
-                None => return false,
-            },
-            Some(url::Host::Ipv4(address)) => (IndicatorKind::Ipv4, address.to_string()),
-            Some(url::Host::Ipv6(address)) => (IndicatorKind::Ipv6, address.to_string()),
-            None => return false,
+        let (value, host, account) = match SimpleUrl::normalize(&candidate) {
+            Some(simple) => {
+                // What normalize_domain would say of a host this plain.
+                if !is_host_name(simple.host()) {
+                    return false;
+                }
+                let domain = simple.host().to_owned();
+                let account = account_of_url_parts(simple.scheme(), Some(simple.host()), simple.path(), simple.query());
+                (simple.text, (IndicatorKind::Domain, domain), account)
+            }
+            None => {
+                let Some(url) = normalize_url(&candidate) else { return false };
+                let host = match url.host() {
+                    Some(url::Host::Domain(host)) => match normalize_domain(host) {
+                        Some(domain) => (IndicatorKind::Domain, domain),
+                        None => return false,
+                    },
+                    Some(url::Host::Ipv4(address)) => (IndicatorKind::Ipv4, address.to_string()),
+                    Some(url::Host::Ipv6(address)) => (IndicatorKind::Ipv6, address.to_string()),
+                    None => return false,
+                };
+                let account = account_of_url(&url);
+                (String::from(url), host, account)
+            }
         };
         self.claim(span);
-        self.push(span, IndicatorKind::Url, url.to_string());
+        self.push(span, IndicatorKind::Url, value);
         if host.0 == IndicatorKind::Domain
             && let Some(registrable) = registrable_domain(&host.1)
         {
             self.push(span, IndicatorKind::Domain, registrable);
         }
         self.push(span, host.0, host.1);
-        if let Some((platform, handle)) = account_of_url(&url) {
+        if let Some((platform, handle)) = account {
             self.push(span, IndicatorKind::Account, format!("{platform}:{handle}"));
         }
         true
@@ -475,8 +528,16 @@ fn trim_url_end(text: &str, mut span: Span) -> Span {
     let url = &text[span.start..span.end];
     // Counted once and kept up to date: recounting per trimmed character
     // would make a URL ending in a long run of ')' quadratic.
-    let open = [url.matches('(').count(), url.matches('[').count()];
-    let mut close = [url.matches(')').count(), url.matches(']').count()];
+    let (mut open, mut close) = ([0usize; 2], [0usize; 2]);
+    for &b in url.as_bytes() {
+        match b {
+            b'(' => open[0] += 1,
+            b'[' => open[1] += 1,
+            b')' => close[0] += 1,
+            b']' => close[1] += 1,
+            _ => {}
+        }
+    }
     while let Some(last) = text[span.start..span.end].chars().next_back() {
         let bracket = match last {
             ')' => Some(0),

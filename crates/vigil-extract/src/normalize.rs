@@ -1,5 +1,7 @@
 //! One normalized form per indicator, shared by extraction and look-ups.
 
+use std::fmt::Write;
+
 use thiserror::Error;
 use url::Url;
 
@@ -42,19 +44,12 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
             if !has_scheme {
                 return Err(invalid("it must start with http://, https:// or ftp://"));
             }
-            normalize_url(value).map(String::from).ok_or(invalid("it does not parse as a URL with a host"))
+            normalize_url_text(value).ok_or(invalid("it does not parse as a URL with a host"))
         }
         IndicatorKind::Domain => {
             normalize_domain(value.strip_suffix('.').unwrap_or(value)).ok_or(invalid("it is not a host name"))
         }
-        IndicatorKind::Email => {
-            let (local, domain) = value.rsplit_once('@').ok_or(invalid("it has no '@'"))?;
-            let domain = normalize_domain(domain).ok_or(invalid("its domain is not a host name"))?;
-            if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '@') {
-                return Err(invalid("its local part is empty or has spaces"));
-            }
-            Ok(format!("{}@{domain}", local.to_lowercase()))
-        }
+        IndicatorKind::Email => normalize_email(value).map_err(invalid),
         IndicatorKind::Hashtag => {
             let tag = value.strip_prefix('#').unwrap_or(value);
             let valid = HASHTAG_BODY.is_match(tag) && tag.chars().any(char::is_alphabetic);
@@ -80,6 +75,21 @@ pub fn normalize(kind: IndicatorKind, raw: &str) -> Result<String, NormalizeErro
             normalize_wallet(kind, value).ok_or(invalid("it is not an address, or its checksum does not hold"))
         }
     }
+}
+
+/// An e-mail address already refanged, with its local part and domain
+/// lowercased; the error says why it is none.
+pub(crate) fn normalize_email(value: &str) -> Result<String, &'static str> {
+    let (local, domain) = value.rsplit_once('@').ok_or("it has no '@'")?;
+    let domain = normalize_domain(domain).ok_or("its domain is not a host name")?;
+    if local.is_empty() || local.chars().any(|c| c.is_whitespace() || c == '@') {
+        return Err("its local part is empty or has spaces");
+    }
+    let mut email = if local.is_ascii() { local.to_ascii_lowercase() } else { local.to_lowercase() };
+    email.reserve(domain.len() + 1);
+    email.push('@');
+    email.push_str(&domain);
+    Ok(email)
 }
 
 fn normalize_account(value: &str) -> Option<String> {
@@ -114,22 +124,191 @@ pub(crate) fn normalize_url(candidate: &str) -> Option<Url> {
     Some(url)
 }
 
+/// [`normalize_url`]'s value as text: the simple path when it applies, the
+/// `url` crate otherwise.
+pub(crate) fn normalize_url_text(candidate: &str) -> Option<String> {
+    match SimpleUrl::normalize(candidate) {
+        Some(simple) => Some(simple.text),
+        None => normalize_url(candidate).map(String::from),
+    }
+}
+
+/// A URL normalized without the `url` crate, for the shape most links have:
+/// `http` or `https`, a plain ASCII host name, perhaps a port, a path of
+/// characters the `url` crate keeps as they are, and a query of plain
+/// `key=value` pairs. [`SimpleUrl::normalize`] gives exactly the text
+/// [`normalize_url`] would give, or `None` for anything else (internationalized
+/// or numeric hosts, user info, percent signs, dot segments, fragments...),
+/// which is then left to the `url` crate. Parsing with it, IDNA included,
+/// cost more than the rest of handling a link.
+#[derive(Debug)]
+pub(crate) struct SimpleUrl {
+    pub text: String,
+    scheme_end: usize,
+    host_end: usize,
+    path_start: usize,
+    path_end: usize,
+}
+
+impl SimpleUrl {
+    pub(crate) fn normalize(candidate: &str) -> Option<SimpleUrl> {
+        let bytes = candidate.as_bytes();
+        let (scheme, default_port) = if starts_with_ignore_ascii_case(bytes, b"https://") {
+            ("https", 443)
+        } else if starts_with_ignore_ascii_case(bytes, b"http://") {
+            ("http", 80)
+        } else {
+            return None;
+        };
+        let rest = &candidate[scheme.len() + 3..];
+        let host_len =
+            rest.bytes().position(|b| !(b.is_ascii_alphanumeric() || b == b'.' || b == b'-')).unwrap_or(rest.len());
+        let (host, mut rest) = rest.split_at(host_len);
+        let mut port = None;
+        if let Some(after_colon) = rest.strip_prefix(':') {
+            let digits = after_colon.bytes().take_while(u8::is_ascii_digit).count();
+            // No digits, a leading zero or more than 5 digits: left to the full parser.
+            if digits == 0 || digits > 5 || after_colon.starts_with('0') {
+                return None;
+            }
+            let number: u32 = after_colon[..digits].parse().ok()?;
+            if number > 65535 {
+                return None;
+            }
+            port = (number != default_port).then_some(number);
+            rest = &after_colon[digits..];
+        }
+        let path_len = memchr::memchr(b'?', rest.as_bytes()).unwrap_or(rest.len());
+        let (path, query) = rest.split_at(path_len);
+        let simple_path =
+            path.is_empty() || (path.starts_with('/') && path.bytes().all(|b| SIMPLE_PATH_BYTES[usize::from(b)]));
+        // Every dot segment starts with "/.", which few paths hold.
+        let dot_segment = || path.split('/').any(|segment| segment == "." || segment == "..");
+        if !simple_path || (path.as_bytes().windows(2).any(|pair| pair == b"/.") && dot_segment()) {
+            return None;
+        }
+
+        let mut text = String::with_capacity(candidate.len() + 1);
+        text.push_str(scheme);
+        text.push_str("://");
+        let host_start = text.len();
+        text.push_str(host);
+        text[host_start..].make_ascii_lowercase();
+        plain_ascii_domain(&text[host_start..])?;
+        let host_end = text.len();
+        if let Some(port) = port {
+            // Writing to a String cannot fail.
+            let _ = write!(text, ":{port}");
+        }
+        let path_start = text.len();
+        text.push_str(if path.is_empty() { "/" } else { path });
+        let path_end = text.len();
+        if let Some(query) = query.strip_prefix('?') {
+            let mut first = true;
+            for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+                if !(key.bytes().all(is_form_byte) && value.bytes().all(is_form_byte)) {
+                    return None;
+                }
+                if key.starts_with("utm_") || TRACKING_PARAMETERS.contains(&key) {
+                    continue;
+                }
+                text.push(if first { '?' } else { '&' });
+                first = false;
+                text.push_str(key);
+                text.push('=');
+                text.push_str(value);
+            }
+        }
+        Some(SimpleUrl { text, scheme_end: scheme.len(), host_end, path_start, path_end })
+    }
+
+    pub(crate) fn scheme(&self) -> &str {
+        &self.text[..self.scheme_end]
+    }
+
+    /// Lowercase ASCII, and [`plain_ascii_domain`] holds for it.
+    pub(crate) fn host(&self) -> &str {
+        &self.text[self.scheme_end + 3..self.host_end]
+    }
+
+    pub(crate) fn path(&self) -> &str {
+        &self.text[self.path_start..self.path_end]
+    }
+
+    pub(crate) fn query(&self) -> Option<&str> {
+        self.text.get(self.path_end + 1..)
+    }
+}
+
+/// Bytes the `url` crate keeps as they are in the path of an http(s) URL,
+/// less '%' (percent-encoded dots are dot segments) and brackets.
+static SIMPLE_PATH_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        byte += 1;
+    }
+    table
+};
+
+/// Bytes that decoding and re-encoding a query pair give back unchanged.
+fn is_form_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'*' | b'-' | b'.' | b'_')
+}
+
+fn starts_with_ignore_ascii_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.len() >= needle.len() && haystack[..needle.len()].eq_ignore_ascii_case(needle)
+}
+
 /// A host name in lowercase ASCII (punycode for internationalized names).
 pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
-    let domain = match plain_ascii_domain(candidate) {
-        Some(plain) => plain.to_owned(),
-        None => match url::Host::parse(candidate).ok()? {
-            url::Host::Domain(domain) => domain,
-            url::Host::Ipv4(_) | url::Host::Ipv6(_) => return None,
-        },
-    };
-    let labels_ok = domain.split('.').count() >= 2
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-'));
-    let tld_ok =
-        domain.rsplit('.').next().is_some_and(|tld| tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit()));
-    (labels_ok && tld_ok).then_some(domain)
+    if let Some(plain) = plain_ascii_domain(candidate) {
+        return is_host_name(plain).then(|| plain.to_owned());
+    }
+    match url::Host::parse(candidate).ok()? {
+        url::Host::Domain(domain) => is_host_name(&domain).then_some(domain),
+        url::Host::Ipv4(_) | url::Host::Ipv6(_) => None,
+    }
+}
+
+/// Whether a host, already in lowercase ASCII, is a host name: two labels
+/// at least, each of 1 to 63 bytes that neither starts nor ends with '-',
+/// and a top level of two bytes at least that is not all digits.
+pub(crate) fn is_host_name(domain: &str) -> bool {
+    let mut labels = 0;
+    let mut last: &[u8] = &[];
+    for label in domain.as_bytes().split(|&b| b == b'.') {
+        let (Some(&first), Some(&end)) = (label.first(), label.last()) else { return false };
+        if label.len() > 63 || first == b'-' || end == b'-' {
+            return false;
+        }
+        labels += 1;
+        last = label;
+    }
+    labels >= 2 && last.len() >= 2 && !last.iter().all(u8::is_ascii_digit)
 }
 
 /// `candidate` itself when host parsing could only give it back unchanged:
@@ -138,10 +317,12 @@ pub(crate) fn normalize_domain(candidate: &str) -> Option<String> {
 /// `0x` hex). Most hosts are such, and IDNA processing is the dearest part
 /// of normalizing one.
 fn plain_ascii_domain(candidate: &str) -> Option<&str> {
-    let plain = candidate.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    let last = candidate.rsplit('.').next().unwrap_or_default();
-    let maybe_number = last.bytes().all(|b| b.is_ascii_digit()) || last.starts_with("0x");
-    (plain && !candidate.contains("xn--") && !maybe_number).then_some(candidate)
+    let bytes = candidate.as_bytes();
+    let plain = bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    let last = bytes.rsplit(|&b| b == b'.').next().unwrap_or_default();
+    let maybe_number = last.iter().all(u8::is_ascii_digit) || last.starts_with(b"0x");
+    let punycode = bytes.windows(4).any(|window| window == b"xn--");
+    (plain && !punycode && !maybe_number).then_some(candidate)
 }
 
 /// Whether a domain written in prose, without a scheme, is likely a domain:
@@ -210,10 +391,194 @@ mod tests {
                 .collect();
             cases.extend(strings.iter().cloned());
         }
+        // normalize_domain as it was written before the shortcuts: parse,
+        // then count and check labels with string splits.
+        let reference = |candidate: &str| {
+            let domain = by_parsing(candidate)?;
+            let labels_ok = domain.split('.').count() >= 2
+                && domain.split('.').all(|label| {
+                    !label.is_empty() && label.len() <= 63 && !label.starts_with('-') && !label.ends_with('-')
+                });
+            let tld = domain.rsplit('.').next().unwrap_or_default();
+            let tld_ok = tld.len() >= 2 && !tld.bytes().all(|b| b.is_ascii_digit());
+            (labels_ok && tld_ok).then_some(domain)
+        };
+        cases.extend(["Example.ORG", "a.B", "ÉCOLE.example", "école.example", "a.bc", "ab.c-d.ef"].map(String::from));
         for case in &cases {
             if let Some(plain) = plain_ascii_domain(case) {
                 assert_eq!(Some(plain.to_owned()), by_parsing(case), "{case:?}");
             }
+            assert_eq!(normalize_domain(case), reference(case), "{case:?}");
+        }
+    }
+
+    /// Differential test of the simple URL path against the `url` crate:
+    /// on URLs put together from pieces that are plain, unusual or wrong,
+    /// whenever the simple path accepts one, it gives the same text, host,
+    /// path and query as the full path.
+    #[test]
+    fn the_simple_url_path_agrees_with_the_url_crate() {
+        const SCHEMES: &[&str] =
+            &["https://", "http://", "HTTPS://", "Http://", "ftp://", "https:/", "https:", "tg://"];
+        const HOSTS: &[&str] = &[
+            "example.org",
+            "Example.ORG",
+            "news5.example.org",
+            "a.b",
+            "t.me",
+            "www.youtube.com",
+            "x.com",
+            "xn--mnchen-3ya.example",
+            "XN--mnchen-3ya.example",
+            "münchen.example",
+            "1.2.3.4",
+            "198.51.100.7",
+            "example.0x1f",
+            "example.0X1F",
+            "example.org.",
+            "-a.example",
+            "a-.example",
+            "a..b",
+            ".example.org",
+            "",
+            "user@example.org",
+            "user:pw@example.org",
+            "[::1]",
+            "exa_mple.org",
+            "exa%41mple.org",
+            "localhost",
+            "0x7f.1",
+            "a.b.c.d.e.f.example.co.uk",
+        ];
+        const PORTS: &[&str] =
+            &["", ":80", ":443", ":8080", ":0", ":08080", ":65535", ":65536", ":", ":99999", ":1", ":21"];
+        const PATHS: &[&str] = &[
+            "",
+            "/",
+            "/a",
+            "/a/b/",
+            "/./a",
+            "/a/..",
+            "/a/../b",
+            "/.well-known/x",
+            "/%2e/",
+            "/a%20b",
+            "/a%zz",
+            "/a b",
+            "/a\\b",
+            "\\a",
+            "/a'b",
+            "/a(b)",
+            "/@x",
+            "/~u",
+            "/a:b",
+            "/é",
+            "/[x]",
+            "/a|b",
+            "/a^b",
+            "/a`b",
+            "/{x}",
+            "/a\"b",
+            "/a<b>",
+            "//a",
+            "/Example_Channel",
+            "/s/abc_def/12",
+            "/profile.php",
+            "/people/x/100000000000001",
+            "/@ExampleChannel",
+            "/channel/UCabcdefghijklmnopqrstuv",
+            "/a!$&*+,;=b",
+            "/a\tb",
+            "/a\nb",
+        ];
+        const QUERIES: &[&str] = &[
+            "",
+            "?",
+            "?a=1",
+            "?id=2",
+            "?utm_source=x",
+            "?a=1&utm_medium=y&b=2",
+            "?fbclid=1",
+            "?si=x&t=10",
+            "?a",
+            "?a=",
+            "?=b",
+            "?a=1&&b=2",
+            "?&",
+            "?a=b=c",
+            "?a=%41",
+            "?a=+",
+            "?a=b c",
+            "?A-b.c_d*=X.y-z_*",
+            "?id=100000000000001",
+            "?utm_=1&UTM_source=2",
+            "?a=1&",
+            "?a=é",
+            "?a=1;b=2",
+            "?a='",
+            "?domain=x",
+            "?a=1?b=2",
+            "?a=1/b",
+        ];
+        const FRAGMENTS: &[&str] = &["", "#x", "#", "#a?b=1"];
+        let check = |candidate: &str| -> bool {
+            let Some(simple) = SimpleUrl::normalize(candidate) else { return false };
+            let full = normalize_url(candidate);
+            let full = full.as_ref();
+            assert_eq!(Some(simple.text.as_str()), full.map(Url::as_str), "{candidate:?}");
+            let full = full.unwrap();
+            assert_eq!(simple.scheme(), full.scheme(), "{candidate:?}");
+            assert_eq!(Some(simple.host()), full.host_str(), "{candidate:?}");
+            assert!(matches!(full.host(), Some(url::Host::Domain(_))), "{candidate:?}");
+            assert_eq!(simple.path(), full.path(), "{candidate:?}");
+            assert_eq!(simple.query(), full.query(), "{candidate:?}");
+            true
+        };
+        let mut accepted = 0;
+        // Every scheme, host and port with a few paths and queries...
+        for scheme in SCHEMES {
+            for host in HOSTS {
+                for port in PORTS {
+                    for tail in ["", "/a?b=1", "?utm_source=x"] {
+                        accepted += usize::from(check(&format!("{scheme}{host}{port}{tail}")));
+                    }
+                }
+            }
+        }
+        // ...every path, query and fragment with a few hosts...
+        for host in ["example.org", "t.me", "Example.ORG:8080", "1.2.3.4"] {
+            for path in PATHS {
+                for query in QUERIES {
+                    for fragment in FRAGMENTS {
+                        accepted += usize::from(check(&format!("https://{host}{path}{query}{fragment}")));
+                    }
+                }
+            }
+        }
+        // ...and random mixes of every piece.
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut pick = |pieces: &'static [&'static str]| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            pieces[(state % pieces.len() as u64) as usize]
+        };
+        for _ in 0..5_000 {
+            let candidate =
+                [pick(SCHEMES), pick(HOSTS), pick(PORTS), pick(PATHS), pick(QUERIES), pick(QUERIES), pick(FRAGMENTS)]
+                    .concat();
+            accepted += usize::from(check(&candidate));
+        }
+        // The simple path must carry the common shapes, or it is no use.
+        assert!(accepted > 1_000, "only {accepted} URLs took the simple path");
+        for common in [
+            "https://news5.example.org/article/5",
+            "HTTPS://Example.NET:443/a?utm_source=t&id=2",
+            "https://t.me/canal_exemple_5",
+            "http://example.org",
+            "https://mirror1.example.net/video?id=1&utm_source=tg",
+        ] {
+            assert!(check(common), "{common:?} did not take the simple path");
         }
     }
 

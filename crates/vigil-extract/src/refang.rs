@@ -40,23 +40,34 @@ impl<'a> Refanged<'a> {
         let mut rewrites = Vec::new();
         let (mut copied_to, mut position) = (0, 0);
         while position < bytes.len() {
-            // Only ASCII bytes and UTF-8 lead bytes can start a rewrite, so
-            // `position` is on a character boundary whenever one is tried.
-            if MAY_START_A_REWRITE[usize::from(bytes[position])]
-                && let Some((consumed, replacement)) = rewrite_at(original, position)
+            // Most of a text is prose that no rewrite starts in: passed over
+            // sixteen bytes at a time, and the others read byte by byte.
+            if let Some(window) = bytes[position..].first_chunk::<17>()
+                && !may_start_a_rewrite_within(window)
             {
-                text.push_str(&original[copied_to..position]);
-                let start = text.len();
-                text.push_str(replacement);
-                rewrites.push(Rewrite {
-                    scanned: Span { start, end: text.len() },
-                    original: Span { start: position, end: position + consumed },
-                });
-                position += consumed;
-                copied_to = position;
+                position += 16;
                 continue;
             }
-            position += 1;
+            let window_end = (position + 16).min(bytes.len());
+            while position < window_end {
+                // Only ASCII bytes and UTF-8 lead bytes can start a rewrite, so
+                // `position` is on a character boundary whenever one is tried.
+                if MAY_START_A_REWRITE[usize::from(bytes[position])]
+                    && let Some((consumed, replacement)) = rewrite_at(original, position)
+                {
+                    text.push_str(&original[copied_to..position]);
+                    let start = text.len();
+                    text.push_str(replacement);
+                    rewrites.push(Rewrite {
+                        scanned: Span { start, end: text.len() },
+                        original: Span { start: position, end: position + consumed },
+                    });
+                    position += consumed;
+                    copied_to = position;
+                    continue;
+                }
+                position += 1;
+            }
         }
         text.push_str(&original[copied_to..]);
         // A rewrite only adds the bytes of its replacement, so these classes
@@ -131,6 +142,26 @@ static MAY_START_A_REWRITE: [bool; 256] = {
     }
     table
 };
+
+/// Whether a rewrite may start at any of the first 16 positions of
+/// `window`: a bracket, ':' or lead byte >= 0xE0 where it starts, or the 'x'
+/// that every defanged scheme has second. Written over whole arrays, with
+/// no early exit, so that it compiles to vector compares.
+fn may_start_a_rewrite_within(window: &[u8; 17]) -> bool {
+    let (Some(starts), Some(seconds)) = (window.first_chunk::<16>(), window.last_chunk::<16>()) else {
+        return true;
+    };
+    let mut found = 0u8;
+    for (&b, &second) in starts.iter().zip(seconds) {
+        found |= u8::from(b == b'[')
+            | u8::from(b == b'(')
+            | u8::from(b == b'{')
+            | u8::from(b == b':')
+            | u8::from(b >= 0xE0)
+            | u8::from(second | 0x20 == b'x');
+    }
+    found != 0
+}
 
 /// A URL with only its scheme and authority refanged: defanging is applied
 /// to hosts, and a path is kept as written, so that normalizing a
@@ -244,6 +275,28 @@ mod tests {
         // text they run on, or a pattern would be skipped wrongly.
         let actual = ByteClasses::of(refanged.text.as_bytes());
         assert_eq!(refanged.classes.with(actual), refanged.classes, "classes of {original:?}");
+    }
+
+    /// Rewrites at every offset from the 16-byte windows that are passed
+    /// over whole, and right at the end of the text.
+    #[test]
+    fn finds_rewrites_at_every_window_offset() {
+        for (defanged, refanged) in [
+            ("hxxps://example[.]org", "https://example.org"),
+            ("HXXP[:]//a(.)b", "http://a.b"),
+            ("fxp://x{dot}y", "ftp://x.y"),
+            ("a\u{200B}b", "ab"),
+            ("a\u{FF0E}b", "a.b"),
+            ("x[at]y", "x@y"),
+            ("http:/ /a", "http://a"),
+        ] {
+            for padding in 0..40 {
+                for after in ["", " ", "0123456789abcdefghij"] {
+                    let prose = " ".repeat(padding);
+                    check(&format!("{prose}{defanged}{after}"), &format!("{prose}{refanged}{after}"));
+                }
+            }
+        }
     }
 
     #[test]
