@@ -11,8 +11,9 @@ use std::collections::HashMap;
 
 use tokio_postgres::Row;
 
+use super::ACCOUNT_COLUMNS;
 use super::sql_limit;
-use super::tracking::{ACCOUNT_COLUMNS, events};
+use super::tracking::events;
 use super::{Tx, account_from_row};
 use crate::StoreError;
 use crate::history::{actor_event, sort_timeline};

@@ -10,7 +10,7 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
@@ -254,7 +254,8 @@ impl Store for PostgresStore {
                 .iter()
                 .map(document_summary)
                 .collect();
-            let accounts = accounts_in_documents(&tx, recent_documents.iter().map(|d| d.id)).await?;
+            let ids: Vec<DocumentId> = recent_documents.iter().map(|d| d.id).collect();
+            let accounts = accounts_in_documents(&tx, &ids).await?;
             Ok(Some(IndicatorReport {
                 indicator: IndicatorRecord {
                     kind,
@@ -270,20 +271,21 @@ impl Store for PostgresStore {
     }
 
     async fn known_indicators(&self, keys: Vec<IndicatorKey>) -> Result<Vec<IndicatorRecord>, StoreError> {
-        read_tx!(self, |tx| known_indicators(&tx, &keys).await)
+        Ok(self.known(keys, Vec::new()).await?.indicators)
     }
 
     async fn known_accounts(&self, keys: Vec<AccountKey>) -> Result<Vec<Option<AccountRecord>>, StoreError> {
-        read_tx!(self, |tx| known_accounts(&tx, &keys).await)
+        Ok(self.known(Vec::new(), keys).await?.accounts)
     }
 
+    /// The hot path of content checks: each answer is a point read, so no
+    /// transaction is needed, and both statements go out together on one
+    /// connection: one round trip to the server.
     async fn known(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>) -> Result<Known, StoreError> {
-        read_tx!(self, |tx| {
-            Ok(Known {
-                indicators: known_indicators(&tx, &indicators).await?,
-                accounts: known_accounts(&tx, &accounts).await?,
-            })
-        })
+        let client = self.pool.get().await?;
+        let (indicators, accounts) =
+            tokio::try_join!(known_indicators(&client, &indicators), known_accounts(&client, &accounts))?;
+        Ok(Known { indicators, accounts })
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
@@ -424,12 +426,15 @@ impl Store for PostgresStore {
     }
 }
 
-async fn known_indicators(tx: &Tx<'_>, keys: &[IndicatorKey]) -> Result<Vec<IndicatorRecord>, StoreError> {
+async fn known_indicators(
+    client: &impl GenericClient,
+    keys: &[IndicatorKey],
+) -> Result<Vec<IndicatorRecord>, StoreError> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
     // One round trip for the whole batch: the keys go as two arrays.
-    let statement = tx
+    let statement = client
         .prepare_cached(
             "SELECT i.kind, i.value, i.first_seen, i.last_seen, i.sighting_count
              FROM unnest($1::text[], $2::text[]) AS k (kind, value)
@@ -438,7 +443,7 @@ async fn known_indicators(tx: &Tx<'_>, keys: &[IndicatorKey]) -> Result<Vec<Indi
         .await?;
     let kinds: Vec<&str> = keys.iter().map(|key| key.kind.as_str()).collect();
     let values: Vec<&str> = keys.iter().map(|key| key.value.as_str()).collect();
-    let rows = tx.query(&statement, &[&kinds, &values]).await?;
+    let rows = client.query(&statement, &[&kinds, &values]).await?;
     rows.iter()
         .map(|row| {
             let kind: String = row.get(0);
@@ -454,13 +459,34 @@ async fn known_indicators(tx: &Tx<'_>, keys: &[IndicatorKey]) -> Result<Vec<Indi
         .collect()
 }
 
-async fn known_accounts(tx: &Tx<'_>, keys: &[AccountKey]) -> Result<Vec<Option<AccountRecord>>, StoreError> {
-    let mut found = Vec::with_capacity(keys.len());
-    for key in keys {
-        found.push(match find_account(tx, key).await? {
-            Some(id) => Some(account_record(tx, id).await?),
-            None => None,
-        });
+/// The stored account for each key, in key order: by handle, else by
+/// platform id, as [`find_account`] looks.
+async fn known_accounts(
+    client: &impl GenericClient,
+    keys: &[AccountKey],
+) -> Result<Vec<Option<AccountRecord>>, StoreError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = client
+        .prepare_cached(&format!(
+            "SELECT k.n, {ACCOUNT_COLUMNS}
+             FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS k (platform, handle, platform_id, n)
+             CROSS JOIN LATERAL (
+                 (SELECT * FROM account a WHERE a.platform = k.platform AND a.handle = k.handle)
+                 UNION ALL
+                 (SELECT * FROM account a WHERE a.platform = k.platform AND a.platform_account_id = k.platform_id)
+                 LIMIT 1
+             ) a"
+        ))
+        .await?;
+    let platforms: Vec<&str> = keys.iter().map(|key| key.platform.as_str()).collect();
+    let handles: Vec<Option<&str>> = keys.iter().map(|key| key.handle.as_deref()).collect();
+    let platform_ids: Vec<Option<&str>> = keys.iter().map(|key| key.platform_account_id.as_deref()).collect();
+    let mut found = vec![None; keys.len()];
+    for row in client.query(&statement, &[&platforms, &handles, &platform_ids]).await? {
+        let n: i64 = row.get(0);
+        found[n as usize - 1] = Some(account_from_columns(&row, 1));
     }
     Ok(found)
 }
@@ -846,46 +872,51 @@ pub(crate) async fn account_record(tx: &Tx<'_>, id: AccountId) -> Result<Account
     Ok(account_from_row(&row))
 }
 
-/// An account from the twelve columns `account_record` selects, in order.
+/// The columns [`account_from_row`] reads, in its order.
+pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.platform, a.handle, a.platform_account_id, a.first_seen, a.last_seen,
+     a.document_count, a.status, a.status_changed_at, a.display_name, a.avatar_sha256, a.actor_id";
+
+/// An account from [`ACCOUNT_COLUMNS`], selected first in the row.
 pub(crate) fn account_from_row(row: &Row) -> AccountRecord {
-    let status: String = row.get(7);
+    account_from_columns(row, 0)
+}
+
+/// An account from [`ACCOUNT_COLUMNS`], selected from column `first` on.
+fn account_from_columns(row: &Row, first: usize) -> AccountRecord {
+    let status: String = row.get(first + 7);
     AccountRecord {
-        id: row.get(0),
-        platform: row.get(1),
-        handle: row.get(2),
-        platform_account_id: row.get(3),
-        first_seen: row.get(4),
-        last_seen: row.get(5),
-        document_count: row.get::<_, i64>(6) as u64,
+        id: row.get(first),
+        platform: row.get(first + 1),
+        handle: row.get(first + 2),
+        platform_account_id: row.get(first + 3),
+        first_seen: row.get(first + 4),
+        last_seen: row.get(first + 5),
+        document_count: row.get::<_, i64>(first + 6) as u64,
         status: AccountStatus::from_name(&status).unwrap_or(AccountStatus::Active),
-        status_changed_at: row.get::<_, Option<i64>>(8).unwrap_or_default(),
-        display_name: row.get(9),
-        avatar_sha256: row.get(10),
-        actor_id: row.get(11),
+        status_changed_at: row.get::<_, Option<i64>>(first + 8).unwrap_or_default(),
+        display_name: row.get(first + 9),
+        avatar_sha256: row.get(first + 10),
+        actor_id: row.get(first + 11),
     }
 }
 
-async fn accounts_in_documents(
-    tx: &Tx<'_>,
-    documents: impl Iterator<Item = DocumentId>,
-) -> Result<Vec<AccountRecord>, StoreError> {
-    let statement =
-        tx.prepare_cached("SELECT account_id FROM document_account WHERE document_id = $1 ORDER BY account_id").await?;
-    let mut ids: Vec<AccountId> = Vec::new();
-    let mut seen: HashSet<AccountId> = HashSet::new();
-    for document in documents {
-        for row in tx.query(&statement, &[&document]).await? {
-            let id: AccountId = row.get(0);
-            if seen.insert(id) {
-                ids.push(id);
-            }
-        }
+/// The accounts in `documents` (newest first), each once, in the order
+/// the documents name them: a document's accounts by id, then the next
+/// document's new ones, as SQLite reads them. One statement.
+async fn accounts_in_documents(tx: &Tx<'_>, documents: &[DocumentId]) -> Result<Vec<AccountRecord>, StoreError> {
+    if documents.is_empty() {
+        return Ok(Vec::new());
     }
-    let mut accounts = Vec::with_capacity(ids.len());
-    for id in ids {
-        accounts.push(account_record(tx, id).await?);
-    }
-    Ok(accounts)
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS}
+             FROM (SELECT account_id, min(array_position($1::int8[], document_id)) AS first_named
+                   FROM document_account WHERE document_id = ANY($1::int8[]) GROUP BY account_id) named
+             JOIN account a ON a.id = named.account_id
+             ORDER BY named.first_named, a.id"
+        ))
+        .await?;
+    Ok(tx.query(&statement, &[&documents]).await?.iter().map(account_from_row).collect())
 }
 
 async fn search(tx: &Tx<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {

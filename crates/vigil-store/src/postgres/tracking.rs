@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
-use super::{Tx, account_from_row, account_record, find_account, sql_limit, upsert_account};
+use super::{ACCOUNT_COLUMNS, Tx, account_from_row, account_record, find_account, sql_limit, upsert_account};
 use crate::history::{VIGIL, decode_evidence, decode_links, encode_evidence, encode_links, plain_event};
 use crate::model::*;
 use crate::{IndicatorKind, StoreError};
@@ -23,10 +23,6 @@ use crate::{IndicatorKind, StoreError};
 /// watcher that has seen alert N and resumes after it never misses a
 /// smaller id committed later.
 pub(crate) const ALERT_LOCK: i64 = 0x7669_6769_6c00_0002;
-
-/// The columns [`account_from_row`] reads, in its order, of `account a`.
-pub(crate) const ACCOUNT_COLUMNS: &str = "a.id, a.platform, a.handle, a.platform_account_id, a.first_seen, a.last_seen,
-     a.document_count, a.status, a.status_changed_at, a.display_name, a.avatar_sha256, a.actor_id";
 
 /// The columns [`event_from_row`] reads, in its order.
 const EVENT_COLUMNS: &str = "id, account_id, kind, at, changed_by, status, reported_to, display_name, bio,
