@@ -526,7 +526,7 @@ struct DocumentsStored {
 /// document. Rows are created in the order the documents and their
 /// indicators come, as on SQLite, so both engines number them alike.
 async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<DocumentsStored, StoreError> {
-    lock_keys(tx, documents).await?;
+    take_document_write_lock(tx).await?;
 
     // Posts stored before, or earlier in this batch, are duplicates.
     let posts: Vec<(&str, &str)> =
@@ -579,25 +579,19 @@ async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<Docu
     // Accounts, in the order they are met: each post's author, then the
     // accounts it names.
     let mut first_seen_accounts = Vec::new();
-    let mut account_ids: HashMap<&AccountKey, AccountId> = HashMap::new();
+    let named = |index: usize| {
+        let document = &documents[index];
+        let authors = document.author.iter().map(|key| (key, "author"));
+        authors.chain(document.mentioned_accounts.iter().map(|key| (key, "mention")))
+    };
+    let met: Vec<(&AccountKey, UnixSeconds)> =
+        new.iter().flat_map(|&index| named(index).map(move |(key, _)| (key, documents[index].observed_at))).collect();
+    let account_ids = upsert_accounts(tx, &met, &mut first_seen_accounts).await?;
     let mut authors: HashMap<usize, AccountId> = HashMap::new();
     let mut links: Vec<(usize, AccountId, &str)> = Vec::new();
     for &index in &new {
-        let document = &documents[index];
-        let named = document.author.iter().map(|key| (key, "author"));
-        let named = named.chain(document.mentioned_accounts.iter().map(|key| (key, "mention")));
-        for (key, role) in named {
-            let id = match account_ids.get(key) {
-                Some(&id) => {
-                    widen_account(tx, id, key, document.observed_at).await?;
-                    id
-                }
-                None => {
-                    let id = upsert_account(tx, key, document.observed_at, &mut first_seen_accounts).await?;
-                    account_ids.insert(key, id);
-                    id
-                }
-            };
+        for (key, role) in named(index) {
+            let id = account_ids[key];
             if role == "author" {
                 authors.insert(index, id);
             }
@@ -738,45 +732,128 @@ async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<Docu
     Ok(DocumentsStored { outcomes, first_seen_accounts })
 }
 
-/// Takes, in one global order, a transaction lock on every post key,
-/// account and indicator the batch touches, so that concurrent batches from
-/// several replicas wait for each other instead of deadlocking on rows they
-/// would otherwise lock in different orders. Keys are hashed (FNV-1a, stable
-/// across builds so that mixed versions agree); a collision only makes two
-/// batches wait for each other.
-async fn lock_keys(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<(), StoreError> {
-    fn key(parts: &[&str]) -> i64 {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for part in parts {
-            for byte in part.bytes().chain([0xff]) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
+/// The accounts met in a batch (each with the time of the document it was
+/// met in, in the order met), found or created, their seen range widened:
+/// a few statements for the whole batch. New accounts are created in the
+/// order met, each with its `first_seen` event, as on SQLite.
+async fn upsert_accounts<'k>(
+    tx: &Tx<'_>,
+    met: &[(&'k AccountKey, UnixSeconds)],
+    first_seen: &mut Vec<AccountId>,
+) -> Result<HashMap<&'k AccountKey, AccountId>, StoreError> {
+    // Each key once: when first met, and the range it was met over.
+    let mut keys: Vec<&'k AccountKey> = Vec::new();
+    let mut times: HashMap<&'k AccountKey, (UnixSeconds, UnixSeconds, UnixSeconds)> = HashMap::new();
+    for &(key, at) in met {
+        times.entry(key).and_modify(|(_, low, high)| (*low, *high) = ((*low).min(at), (*high).max(at))).or_insert_with(
+            || {
+                keys.push(key);
+                (at, at, at)
+            },
+        );
+    }
+    let owned: Vec<AccountKey> = keys.iter().map(|&key| key.clone()).collect();
+    let found = known_accounts(tx, &owned).await?;
+    let mut ids: HashMap<&'k AccountKey, AccountId> = HashMap::new();
+    // Accounts found whose key adds a handle or platform id they lack get
+    // the slow path, which fills it in.
+    let mut slow: Vec<&'k AccountKey> = Vec::new();
+    for (&key, record) in keys.iter().zip(&found) {
+        if let Some(record) = record {
+            ids.insert(key, record.id);
+            let adds = (key.handle.is_some() && record.handle.is_none())
+                || (key.platform_account_id.is_some() && record.platform_account_id.is_none());
+            if adds {
+                slow.push(key);
             }
         }
-        hash as i64
     }
-    let mut keys: Vec<i64> = Vec::new();
-    for document in documents {
-        if let (Some(platform), Some(post_id)) = (&document.platform, &document.platform_post_id) {
-            keys.push(key(&["post", platform, post_id]));
+    let missing: Vec<&'k AccountKey> = keys.iter().zip(&found).filter(|(_, r)| r.is_none()).map(|(&k, _)| k).collect();
+    if !missing.is_empty() {
+        let statement = tx
+            .prepare_cached(
+                "INSERT INTO account (platform, handle, platform_account_id, first_seen, last_seen, status_changed_at)
+                 SELECT platform, handle, platform_id, at, at, at
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY
+                      AS k (platform, handle, platform_id, at, n)
+                 ORDER BY n
+                 ON CONFLICT DO NOTHING
+                 RETURNING id, platform, handle, platform_account_id",
+            )
+            .await?;
+        let platforms: Vec<&str> = missing.iter().map(|key| key.platform.as_str()).collect();
+        let handles: Vec<Option<&str>> = missing.iter().map(|key| key.handle.as_deref()).collect();
+        let platform_ids: Vec<Option<&str>> = missing.iter().map(|key| key.platform_account_id.as_deref()).collect();
+        let first_at: Vec<UnixSeconds> = missing.iter().map(|key| times[key].0).collect();
+        let rows = tx.query(&statement, &[&platforms, &handles, &platform_ids, &first_at]).await?;
+        let mut created: Vec<(AccountId, UnixSeconds)> = Vec::new();
+        for row in &rows {
+            let key = AccountKey { platform: row.get(1), handle: row.get(2), platform_account_id: row.get(3) };
+            if let Some(&met_key) = missing.iter().find(|&&candidate| *candidate == key) {
+                ids.insert(met_key, row.get(0));
+                created.push((row.get(0), times[met_key].0));
+            }
         }
-        for account in document.author.iter().chain(&document.mentioned_accounts) {
-            keys.extend(account.handle.iter().map(|handle| key(&["handle", &account.platform, handle])));
-            keys.extend(account.platform_account_id.iter().map(|id| key(&["account", &account.platform, id])));
+        // Identities were drawn in the order met.
+        created.sort_unstable();
+        if !created.is_empty() {
+            let statement = tx
+                .prepare_cached(
+                    "INSERT INTO account_event (account_id, kind, at, changed_by)
+                     SELECT id, 'first_seen', at, 'vigil' FROM unnest($1::int8[], $2::int8[]) AS e (id, at)",
+                )
+                .await?;
+            let (created_ids, at): (Vec<AccountId>, Vec<UnixSeconds>) = created.iter().copied().unzip();
+            tx.execute(&statement, &[&created_ids, &at]).await?;
+            first_seen.extend(created_ids);
         }
-        for sighting in &document.sightings {
-            keys.push(key(&["indicator", sighting.indicator.kind.as_str(), &sighting.indicator.value]));
+        // A key that met another key of this batch (or of a concurrent
+        // writer) on the way in: the slow path finds the account it names.
+        for key in missing {
+            if !ids.contains_key(key) {
+                let id = upsert_account(tx, key, times[key].0, first_seen).await?;
+                ids.insert(key, id);
+            }
         }
     }
-    if keys.is_empty() {
-        return Ok(());
+    for key in slow {
+        widen_account(tx, ids[key], key, times[key].0).await?;
     }
-    keys.sort_unstable();
-    keys.dedup();
+    // Every account's seen range, once per account.
+    let mut ranges: HashMap<AccountId, (UnixSeconds, UnixSeconds)> = HashMap::new();
+    for key in &keys {
+        let (_, low, high) = times[key];
+        ranges.entry(ids[key]).and_modify(|(l, h)| (*l, *h) = ((*l).min(low), (*h).max(high))).or_insert((low, high));
+    }
+    let mut ranges: Vec<(AccountId, (UnixSeconds, UnixSeconds))> = ranges.into_iter().collect();
+    ranges.sort_unstable();
     let statement = tx
-        .prepare_cached("SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT unnest($1::int8[]) AS k ORDER BY k) keys")
+        .prepare_cached(
+            "UPDATE account a SET first_seen = least(a.first_seen, r.low), last_seen = greatest(a.last_seen, r.high)
+             FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS r (id, low, high)
+             WHERE a.id = r.id AND (r.low < a.first_seen OR r.high > a.last_seen)",
+        )
         .await?;
-    tx.query_one(&statement, &[&keys]).await?;
+    let range_ids: Vec<AccountId> = ranges.iter().map(|(id, _)| *id).collect();
+    let lows: Vec<UnixSeconds> = ranges.iter().map(|(_, (low, _))| *low).collect();
+    let highs: Vec<UnixSeconds> = ranges.iter().map(|(_, (_, high))| *high).collect();
+    tx.execute(&statement, &[&range_ids, &lows, &highs]).await?;
+    Ok(ids)
+}
+
+/// Any key held by every vigil process storing documents.
+const DOCUMENT_WRITE_LOCK: i64 = 0x7669_6769_6c00_0003;
+
+/// Makes document writes from every replica take turns. Batches touch
+/// many accounts and indicators in orders no two batches share, so running
+/// them side by side deadlocks; and locking each key instead would take
+/// thousands of locks per batch, more than PostgreSQL's lock table holds
+/// (about 64 per connection). Extraction, the costly part of intake, still
+/// runs on every replica at once; only the few set-based statements of a
+/// batch are serialized, as they are on SQLite's single writer.
+async fn take_document_write_lock(tx: &Tx<'_>) -> Result<(), StoreError> {
+    let statement = tx.prepare_cached("SELECT pg_advisory_xact_lock($1)").await?;
+    tx.execute(&statement, &[&DOCUMENT_WRITE_LOCK]).await?;
     Ok(())
 }
 
