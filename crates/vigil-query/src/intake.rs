@@ -6,7 +6,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sha2::{Digest, Sha256};
 use vigil_extract::{Extraction, IndicatorKind, Lexicon, extract_indicators, extract_with, fold_for_search};
-use vigil_store::{AccountId, DocumentKind, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds};
+use vigil_store::{
+    AccountId, DocumentKind, IndicatorKey, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds,
+};
 
 use crate::sightings::{
     Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
@@ -246,8 +248,21 @@ impl Ingest {
         if self.posts.is_empty() {
             return Ok(report);
         }
+        // What each post's author posted, for successor evidence: taken from
+        // the posts themselves, not read back from storage.
+        let posted: Vec<(Vec<IndicatorKey>, UnixSeconds)> = self
+            .posts
+            .iter()
+            .map(|post| (post.sightings.iter().map(|s| s.indicator.clone()).collect(), post.observed_at))
+            .collect();
         let stored = self.store.insert_posts(self.posts).await?;
-        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &stored.authors).await;
+        let authored: Vec<(AccountId, &[IndicatorKey], UnixSeconds)> = stored
+            .post_authors
+            .iter()
+            .zip(&posted)
+            .filter_map(|(author, (indicators, at))| Some(((*author)?, indicators.as_slice(), *at)))
+            .collect();
+        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &authored).await;
         for outcome in stored.outcomes {
             match outcome {
                 PostOutcome::Stored(_) => report.accepted += 1,
@@ -325,10 +340,15 @@ fn categories_of(extraction: &Extraction) -> Vec<(String, f64)> {
     extraction.categories.iter().map(|m| (m.category.as_str().to_owned(), m.score)).collect()
 }
 
-/// Hands stored accounts to tracking. The documents are stored whatever
-/// tracking makes of them, so a failure there is logged, not returned.
-async fn track_stored_accounts(tracking: &Tracking, first_seen: &[AccountId], authors: &[AccountId]) {
-    if let Err(error) = tracking.accounts_stored(first_seen, authors).await {
+/// Hands stored posts and accounts to tracking. The documents are stored
+/// whatever tracking makes of them, so a failure there is logged, not
+/// returned.
+async fn track_stored_accounts(
+    tracking: &Tracking,
+    first_seen: &[AccountId],
+    authored: &[(AccountId, &[IndicatorKey], UnixSeconds)],
+) {
+    if let Err(error) = tracking.posts_stored(first_seen, authored).await {
         tracing::warn!(%error, accounts = first_seen.len(), "successor detection failed after intake");
     }
 }

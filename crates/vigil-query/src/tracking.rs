@@ -275,16 +275,25 @@ impl Tracking {
         }
     }
 
-    /// Accounts stored by intake: new ones are checked for being
-    /// successors, and what known authors posted is refreshed as evidence.
-    pub(crate) async fn accounts_stored(
+    /// Posts stored by intake: their authors' new posts become evidence at
+    /// once (from the posts, without reading storage again), and accounts
+    /// seen for the first time are checked for being successors.
+    pub(crate) async fn posts_stored(
         &self,
         first_seen: &[AccountId],
-        authors: &[AccountId],
+        authored: &[(AccountId, &[IndicatorKey], UnixSeconds)],
     ) -> Result<(), QueryError> {
-        let known: Vec<AccountId> = authors.iter().copied().filter(|id| !first_seen.contains(id)).collect();
-        if !known.is_empty() {
-            self.refresh(&known).await?;
+        let since = now() - self.settings.posted_window_secs;
+        {
+            let mut index = self.index.write().map_err(|_| poisoned())?;
+            for &(author, indicators, at) in authored {
+                if at < since || first_seen.contains(&author) {
+                    continue;
+                }
+                for key in indicators.iter().filter(|key| is_posted_evidence(key)) {
+                    index.record_posted(author, &indicator_text(key), at);
+                }
+            }
         }
         if !first_seen.is_empty() {
             self.detect(first_seen).await?;
@@ -526,11 +535,11 @@ fn profile_of(account: &TrackedAccount) -> AccountProfile {
 /// What an account posted that can tie it to another: links, channels,
 /// hashtags, wallets and contacts, not the domains every link implies.
 fn posted_of(account: &TrackedAccount) -> impl Iterator<Item = (String, i64)> + '_ {
-    account
-        .posted
-        .iter()
-        .filter(|(key, _)| !matches!(key.kind, IndicatorKind::Domain | IndicatorKind::Handle))
-        .map(|(key, at)| (indicator_text(key), *at))
+    account.posted.iter().filter(|(key, _)| is_posted_evidence(key)).map(|(key, at)| (indicator_text(key), *at))
+}
+
+fn is_posted_evidence(key: &IndicatorKey) -> bool {
+    !matches!(key.kind, IndicatorKind::Domain | IndicatorKind::Handle)
 }
 
 fn indicator_text(key: &IndicatorKey) -> String {

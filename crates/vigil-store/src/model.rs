@@ -223,6 +223,9 @@ pub struct PostsStored {
     pub first_seen_accounts: Vec<AccountId>,
     /// The authors of the posts stored, each once.
     pub authors: Vec<AccountId>,
+    /// Each post's author when the post was stored now, in the order of
+    /// the posts given.
+    pub post_authors: Vec<Option<AccountId>>,
 }
 
 /// Where an account stands.

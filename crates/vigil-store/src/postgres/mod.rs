@@ -223,7 +223,8 @@ impl Store for PostgresStore {
                 .iter()
                 .map(|&(id, _, new)| if new { PostOutcome::Stored(id) } else { PostOutcome::Duplicate(id) })
                 .collect();
-            Ok(PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors })
+            let post_authors = stored.outcomes.iter().map(|&(_, author, _)| author).collect();
+            Ok(PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors, post_authors })
         })
     }
 
