@@ -21,7 +21,7 @@ use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 
 /// Attempts of a transaction that keeps losing races before giving up.
-const MAX_ATTEMPTS: usize = 8;
+pub(crate) const MAX_ATTEMPTS: usize = 8;
 
 // Defined before the submodules so that they see these macros too.
 
@@ -38,15 +38,15 @@ macro_rules! in_transaction {
             attempt += 1;
             let mut client = $store.pool.get().await?;
             let $tx = client.build_transaction().isolation_level($isolation).read_only($read_only).start().await?;
-            let result: Result<_, StoreError> = async { $body }.await;
+            let result: Result<_, $crate::StoreError> = async { $body }.await;
             let result = match result {
-                Ok(value) if $commit(&value) => $tx.commit().await.map(|()| value).map_err(StoreError::from),
-                Ok(value) => $tx.rollback().await.map(|()| value).map_err(StoreError::from),
+                Ok(value) if $commit(&value) => $tx.commit().await.map(|()| value).map_err($crate::StoreError::from),
+                Ok(value) => $tx.rollback().await.map(|()| value).map_err($crate::StoreError::from),
                 Err(error) => Err(error),
             };
             match result {
-                Err(error) if attempt < MAX_ATTEMPTS && $crate::postgres::is_transient(&error) => {
-                    tokio::time::sleep(Duration::from_millis(2 * attempt as u64)).await;
+                Err(error) if attempt < $crate::postgres::MAX_ATTEMPTS && $crate::postgres::is_transient(&error) => {
+                    tokio::time::sleep(::std::time::Duration::from_millis(2 * attempt as u64)).await;
                     continue;
                 }
                 other => break other,
@@ -58,14 +58,26 @@ macro_rules! in_transaction {
 /// A write: read committed, retried when it loses a race.
 macro_rules! write_tx {
     ($store:expr, |$tx:ident| $body:expr) => {
-        in_transaction!($store, IsolationLevel::ReadCommitted, read_only = false, commit_if = |_: &_| true, |$tx| $body)
+        in_transaction!(
+            $store,
+            ::tokio_postgres::IsolationLevel::ReadCommitted,
+            read_only = false,
+            commit_if = |_: &_| true,
+            |$tx| $body
+        )
     };
 }
 
 /// A read: one snapshot for every query of the call.
 macro_rules! read_tx {
     ($store:expr, |$tx:ident| $body:expr) => {
-        in_transaction!($store, IsolationLevel::RepeatableRead, read_only = true, commit_if = |_: &_| true, |$tx| $body)
+        in_transaction!(
+            $store,
+            ::tokio_postgres::IsolationLevel::RepeatableRead,
+            read_only = true,
+            commit_if = |_: &_| true,
+            |$tx| $body
+        )
     };
 }
 

@@ -3,13 +3,11 @@
 //! PostgreSQL's reads, each batch of look-ups one query over an array.
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
-use super::{DOCUMENT_COLUMNS, MAX_ATTEMPTS, PostgresStore, Tx, account_from_row, document_summary};
+use super::{DOCUMENT_COLUMNS, PostgresStore, Tx, account_from_row, document_summary};
 use crate::network::{self, GraphSource};
 use crate::{
     AccountId, AccountRecord, DocumentId, DocumentSummary, GraphIndicator, IndicatorKey, IndicatorKind, Neighbourhood,

@@ -1,12 +1,9 @@
 //! The transparency report on PostgreSQL: [`crate::StatisticsStore`] for
 //! [`PostgresStore`], over the report's shared queries.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use tokio_postgres::IsolationLevel;
 
-use super::{MAX_ATTEMPTS, PostgresStore, Tx};
+use super::{PostgresStore, Tx};
 use crate::statistics::{self, ReportRow, ReportSource};
 use crate::{ReportRange, StatisticsStore, StoreError, TransparencyReport, UnixSeconds};
 
