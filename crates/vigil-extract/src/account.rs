@@ -208,8 +208,11 @@ pub fn normalize_account_handle(platform: Platform, handle: &str) -> Option<Stri
     let valid = match platform {
         Platform::X => ascii_word(1, 15, ""),
         Platform::Telegram => ascii_word(4, 32, "") && handle.as_bytes()[0].is_ascii_alphabetic(),
-        // Facebook ignores the dots in a username.
-        Platform::Facebook => ascii_word(5, 50, ".") && !handle.starts_with('.'),
+        // Facebook ignores the dots in a username, so its five-character
+        // minimum counts the others: the normalized form must pass too.
+        Platform::Facebook => {
+            ascii_word(5, 50, ".") && !handle.starts_with('.') && handle.bytes().filter(|&b| b != b'.').count() >= 5
+        }
         Platform::Instagram => ascii_word(1, 30, "."),
         Platform::Youtube => ascii_word(3, 30, ".-"),
         Platform::Tiktok => ascii_word(2, 24, "."),
@@ -321,6 +324,8 @@ mod tests {
         check("https://x.com/example_user", Some("x:example_user"));
         check("https://www.facebook.com/Example.Page", Some("facebook:examplepage"));
         check("https://facebook.com/profile.php?id=100000000000001", Some("facebook:100000000000001"));
+        // Found by cargo fuzz: five characters with the dot, four without.
+        check("https://fb.com/L.sn0", None);
         check("https://www.instagram.com/example.user/", Some("instagram:example.user"));
         check("https://www.youtube.com/@ExampleChannel", Some("youtube:examplechannel"));
         check("https://youtube.com/channel/UCabcdefghijklmnopqrstuv", Some("youtube:UCabcdefghijklmnopqrstuv"));
