@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use crate::full_text;
@@ -247,63 +246,39 @@ impl Store for PostgresStore {
         value: String,
         max_documents: usize,
     ) -> Result<Option<IndicatorReport>, StoreError> {
-        // Three statements sent together in one snapshot: the indicator, its
-        // newest documents and their accounts, each found by the key.
         read_tx!(self, |tx| {
-            let indicator = tx
+            let statement = tx
                 .prepare_cached(
-                    "SELECT first_seen, last_seen, sighting_count FROM indicator WHERE kind = $1 AND value = $2",
+                    "SELECT id, first_seen, last_seen, sighting_count FROM indicator WHERE kind = $1 AND value = $2",
                 )
                 .await?;
-            let documents = tx
+            let Some(row) = tx.query_opt(&statement, &[&kind.as_str(), &value]).await? else { return Ok(None) };
+            let (indicator_id, first_seen, last_seen, sighting_count): (i64, i64, i64, i64) =
+                (row.get(0), row.get(1), row.get(2), row.get(3));
+            let statement = tx
                 .prepare_cached(&format!(
-                    "SELECT {DOCUMENT_COLUMNS}
-                     FROM indicator i JOIN sighting s ON s.indicator_id = i.id JOIN document d ON d.id = s.document_id
-                     WHERE i.kind = $1 AND i.value = $2
-                     ORDER BY s.seen_at DESC, s.document_id DESC LIMIT $3"
+                    "SELECT {DOCUMENT_COLUMNS} FROM sighting s JOIN document d ON d.id = s.document_id
+                     WHERE s.indicator_id = $1 ORDER BY s.seen_at DESC, s.document_id DESC LIMIT $2"
                 ))
                 .await?;
-            // Each account once, in the order the documents (newest first)
-            // name them, a document's accounts by id: as SQLite reads them.
-            let accounts = tx
-                .prepare_cached(&format!(
-                    "WITH recent AS (
-                         SELECT s.document_id, s.seen_at FROM indicator i JOIN sighting s ON s.indicator_id = i.id
-                         WHERE i.kind = $1 AND i.value = $2
-                         ORDER BY s.seen_at DESC, s.document_id DESC LIMIT $3
-                     ),
-                     ranked AS (
-                         SELECT document_id, row_number() OVER (ORDER BY seen_at DESC, document_id DESC) AS position
-                         FROM recent
-                     ),
-                     named AS (
-                         SELECT da.account_id, min(r.position) AS first_named
-                         FROM ranked r JOIN document_account da ON da.document_id = r.document_id
-                         GROUP BY da.account_id
-                     )
-                     SELECT {ACCOUNT_COLUMNS} FROM named JOIN account a ON a.id = named.account_id
-                     ORDER BY named.first_named, a.id"
-                ))
-                .await?;
-            let (kind_name, limit) = (kind.as_str(), sql_limit(max_documents));
-            let key: [&(dyn ToSql + Sync); 2] = [&kind_name, &value];
-            let key_and_limit: [&(dyn ToSql + Sync); 3] = [&kind_name, &value, &limit];
-            let (found, documents, accounts) = tokio::try_join!(
-                tx.query_opt(&indicator, &key),
-                tx.query(&documents, &key_and_limit),
-                tx.query(&accounts, &key_and_limit),
-            )?;
-            let Some(row) = found else { return Ok(None) };
+            let recent_documents: Vec<DocumentSummary> = tx
+                .query(&statement, &[&indicator_id, &sql_limit(max_documents)])
+                .await?
+                .iter()
+                .map(document_summary)
+                .collect();
+            let ids: Vec<DocumentId> = recent_documents.iter().map(|d| d.id).collect();
+            let accounts = accounts_in_documents(&tx, &ids).await?;
             Ok(Some(IndicatorReport {
                 indicator: IndicatorRecord {
                     kind,
                     value: value.clone(),
-                    first_seen: row.get(0),
-                    last_seen: row.get(1),
-                    sighting_count: row.get::<_, i64>(2) as u64,
+                    first_seen,
+                    last_seen,
+                    sighting_count: sighting_count as u64,
                 },
-                recent_documents: documents.iter().map(document_summary).collect(),
-                accounts: accounts.iter().map(account_from_row).collect(),
+                recent_documents,
+                accounts,
             }))
         })
     }
@@ -1013,6 +988,25 @@ fn account_from_columns(row: &Row, first: usize) -> AccountRecord {
         avatar_sha256: row.get(first + 10),
         actor_id: row.get(first + 11),
     }
+}
+
+/// The accounts in `documents` (newest first), each once, in the order
+/// the documents name them: a document's accounts by id, then the next
+/// document's new ones, as SQLite reads them. One statement.
+async fn accounts_in_documents(tx: &Tx<'_>, documents: &[DocumentId]) -> Result<Vec<AccountRecord>, StoreError> {
+    if documents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let statement = tx
+        .prepare_cached(&format!(
+            "SELECT {ACCOUNT_COLUMNS}
+             FROM (SELECT account_id, min(array_position($1::int8[], document_id)) AS first_named
+                   FROM document_account WHERE document_id = ANY($1::int8[]) GROUP BY account_id) named
+             JOIN account a ON a.id = named.account_id
+             ORDER BY named.first_named, a.id"
+        ))
+        .await?;
+    Ok(tx.query(&statement, &[&documents]).await?.iter().map(account_from_row).collect())
 }
 
 async fn search(tx: &Tx<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
