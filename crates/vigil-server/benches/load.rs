@@ -530,8 +530,7 @@ async fn preload(options: &Options, target: &Target) -> Result<Preload, String> 
                     // Stop the other worker too: the run has failed.
                     next_stream.store(streams, Ordering::Relaxed);
                     let hint = if error.contains("out of shared memory") {
-                        " (PostgreSQL's lock table is full: the store takes an advisory lock per post, account and \
-                         indicator of a stream; a smaller --preload-stream-posts fits)"
+                        " (PostgreSQL's lock table is full; a smaller --preload-stream-posts takes fewer locks)"
                     } else {
                         ""
                     };

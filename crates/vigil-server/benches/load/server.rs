@@ -121,11 +121,18 @@ impl PostgresSchema {
     }
 
     /// Rows in the schema's `indicator` table, and the size of its tables
-    /// with their indexes.
+    /// with their indexes. First brings the planner's statistics up to
+    /// date, as autovacuum would soon after a bulk load, so that the
+    /// measured phases neither race it nor run on plans made for empty
+    /// tables.
     pub fn indicators_and_bytes(&self) -> (u64, u64) {
         let (url, name) = (self.url.clone(), self.name.clone());
         on_own_runtime(move || async move {
             let client = connect(&url).await;
+            client
+                .batch_execute("ANALYZE indicator, sighting, document, document_account, document_category, account")
+                .await
+                .unwrap();
             let count: i64 = client.query_one("SELECT count(*) FROM indicator", &[]).await.unwrap().get(0);
             let bytes: i64 = client
                 .query_one(
