@@ -8,6 +8,7 @@
 mod error;
 mod full_text;
 mod history;
+mod known_keys;
 mod migrations;
 mod model;
 mod network;
@@ -18,6 +19,7 @@ mod statistics;
 use async_trait::async_trait;
 
 pub use error::StoreError;
+pub use known_keys::KnownKeysState;
 pub use model::*;
 pub use network::*;
 pub use postgres::{PostgresOptions, PostgresStore};
@@ -148,6 +150,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         after: Option<SiteId>,
         limit: usize,
     ) -> Result<Vec<SiteRecord>, StoreError>;
+
+    /// Whether content checks are answered from the keys held in memory
+    /// yet, and how many: storage is read while the set is incomplete.
+    fn known_keys_state(&self) -> KnownKeysState;
 
     /// Changes other processes make to this store, as they commit; `None`
     /// when no other process can write to it (the embedded engine).

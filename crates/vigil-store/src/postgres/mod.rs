@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, RandomState};
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use crate::full_text;
+use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 
@@ -123,7 +124,8 @@ pub struct PostgresStore {
     config: Arc<tokio_postgres::Config>,
     channel: changes::Channel,
     changes: broadcast::Sender<StoreChange>,
-    listening: Arc<Once>,
+    known_keys: Arc<KnownKeys>,
+    fence: Arc<changes::Fence>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -168,13 +170,23 @@ impl PostgresStore {
         drop(client);
         // Tells this process's notices from other processes'.
         let instance = RandomState::new().hash_one(std::process::id());
-        Ok(PostgresStore {
+        let store = PostgresStore {
             pool,
             config: Arc::new(config),
             channel: changes::Channel::for_schema(&schema, instance),
             changes: broadcast::channel(1024).0,
-            listening: Arc::new(Once::new()),
-        })
+            known_keys: Arc::new(KnownKeys::default()),
+            fence: Arc::new(changes::Fence::default()),
+        };
+        // From the start: the known keys are loaded once listening begins.
+        let followers = changes::Followers {
+            fence: Arc::clone(&store.fence),
+            changes: store.changes.clone(),
+            known_keys: Arc::downgrade(&store.known_keys),
+            pool: store.pool.clone(),
+        };
+        tokio::spawn(changes::listen(Arc::clone(&store.config), store.channel.clone(), followers));
+        Ok(store)
     }
 }
 
@@ -195,8 +207,11 @@ fn redact(url: &str) -> String {
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
+        let hashes = known_keys::document_hashes([&tip.document]);
+        self.known_keys.add(hashes.iter().copied());
         write_tx!(self, |tx| {
             let stored = insert_documents(&tx, std::slice::from_ref(&tip.document)).await?;
+            self.channel.keys_added(&tx, &hashes).await?;
             let id = stored.outcomes[0].0;
             let statement = tx
                 .prepare_cached("INSERT INTO tip (document_id, receipt_hash, status) VALUES ($1, $2, 'received')")
@@ -221,8 +236,11 @@ impl Store for PostgresStore {
     }
 
     async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
+        let hashes = known_keys::document_hashes(&posts);
+        self.known_keys.add(hashes.iter().copied());
         write_tx!(self, |tx| {
             let stored = insert_documents(&tx, &posts).await?;
+            self.channel.keys_added(&tx, &hashes).await?;
             let mut seen = HashSet::new();
             let authors: Vec<AccountId> =
                 stored.outcomes.iter().filter_map(|&(_, author, _)| author).filter(|&id| seen.insert(id)).collect();
@@ -294,11 +312,20 @@ impl Store for PostgresStore {
     /// The hot path of content checks: each answer is a point read, so no
     /// transaction is needed, and both statements go out together on one
     /// connection: one round trip to the server.
+    /// What other replicas acknowledged before the call is seen: the known
+    /// keys answer only once the fence shows their notices applied.
     async fn known(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>) -> Result<Known, StoreError> {
-        let client = self.pool.get().await?;
-        let (indicators, accounts) =
-            tokio::try_join!(known_indicators(&client, &indicators), known_accounts(&client, &accounts))?;
-        Ok(Known { indicators, accounts })
+        let read = |indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>| async move {
+            let client = self.pool.get().await?;
+            let (indicators, accounts) =
+                tokio::try_join!(known_indicators(&client, &indicators), known_accounts(&client, &accounts))?;
+            Ok(Known { indicators, accounts })
+        };
+        if self.known_keys.state().complete && self.fence.pass().await {
+            known_keys::known_through(&self.known_keys, indicators, accounts, read).await
+        } else {
+            read(indicators, accounts).await
+        }
     }
 
     async fn search(&self, query: SearchQuery) -> Result<Vec<SearchHit>, StoreError> {
@@ -331,8 +358,11 @@ impl Store for PostgresStore {
     }
 
     async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError> {
+        let hashes: Vec<u64> = known_keys::account_hashes(&snapshot.account).collect();
+        self.known_keys.add(hashes.iter().copied());
         write_tx!(self, |tx| {
             let stored = tracking::record_snapshot(&tx, &snapshot).await?;
+            self.channel.keys_added(&tx, &hashes).await?;
             self.channel.accounts_changed(&tx, &[stored.account.id]).await?;
             Ok(stored)
         })
@@ -430,12 +460,12 @@ impl Store for PostgresStore {
         read_tx!(self, |tx| sites::list(&tx, &statuses, after, limit).await)
     }
 
+    fn known_keys_state(&self) -> KnownKeysState {
+        self.known_keys.state()
+    }
+
     fn changes(&self) -> Option<broadcast::Receiver<StoreChange>> {
-        let receiver = self.changes.subscribe();
-        self.listening.call_once(|| {
-            tokio::spawn(changes::listen(Arc::clone(&self.config), self.channel.clone(), self.changes.clone()));
-        });
-        Some(receiver)
+        Some(self.changes.subscribe())
     }
 }
 

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
+use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 use crate::{full_text, history, migrations};
@@ -46,6 +47,7 @@ struct Inner {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+    known_keys: Arc<KnownKeys>,
 }
 
 impl SqliteStore {
@@ -80,8 +82,15 @@ impl SqliteStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
+        let known_keys = Arc::new(KnownKeys::default());
+        load_known_keys(&options.path, Arc::clone(&known_keys)).map_err(open_error)?;
         Ok(SqliteStore {
-            inner: Arc::new(Inner { writer: Mutex::new(writer), readers, next_reader: AtomicUsize::new(0) }),
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+                known_keys,
+            }),
         })
     }
 
@@ -131,6 +140,55 @@ impl SqliteStore {
     }
 }
 
+/// Fills `keys` with every stored indicator and account on a thread of its
+/// own, so that opening a large database does not wait for it. Writes made
+/// meanwhile add their keys themselves; checks read storage until the load
+/// is done.
+fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> rusqlite::Result<()> {
+    let connection =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    let epoch = keys.epoch();
+    let load = move || -> rusqlite::Result<()> {
+        let mut chunk = Vec::with_capacity(known_keys::LOAD_CHUNK);
+        let flush = |chunk: &mut Vec<u64>| keys.add(chunk.drain(..));
+        let transaction = connection.unchecked_transaction()?;
+        let mut indicators = transaction.prepare("SELECT kind, value FROM indicator")?;
+        let mut rows = indicators.query([])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            // A kind this build does not know is never asked for.
+            if let Some(kind) = IndicatorKind::from_name(&kind) {
+                chunk.push(known_keys::indicator_hash(&IndicatorKey { kind, value: row.get(1)? }));
+            }
+            if chunk.len() == known_keys::LOAD_CHUNK {
+                flush(&mut chunk);
+            }
+        }
+        let mut accounts = transaction.prepare("SELECT platform, handle, platform_account_id FROM account")?;
+        let mut rows = accounts.query([])?;
+        while let Some(row) = rows.next()? {
+            let key = AccountKey { platform: row.get(0)?, handle: row.get(1)?, platform_account_id: row.get(2)? };
+            chunk.extend(known_keys::account_hashes(&key));
+            if chunk.len() >= known_keys::LOAD_CHUNK {
+                flush(&mut chunk);
+            }
+        }
+        flush(&mut chunk);
+        keys.finish_load(epoch);
+        Ok(())
+    };
+    std::thread::Builder::new()
+        .name("vigil-known-keys".to_owned())
+        .spawn(move || {
+            if let Err(error) = load() {
+                // Checks keep reading storage: slower, never wrong.
+                tracing::warn!(%error, "known keys not loaded; content checks read storage");
+            }
+        })
+        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+    Ok(())
+}
+
 async fn run_blocking<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
@@ -140,6 +198,7 @@ async fn run_blocking<T: Send + 'static>(
 #[async_trait]
 impl Store for SqliteStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
+        self.inner.known_keys.add(known_keys::document_hashes([&tip.document]));
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
             let (id, _) = insert_document(tx, &tip.document, &mut first_seen_accounts)?
@@ -173,6 +232,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
+        self.inner.known_keys.add(known_keys::document_hashes(&posts));
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
             let mut find_existing = tx.prepare_cached(
@@ -255,8 +315,10 @@ impl Store for SqliteStore {
     }
 
     async fn known(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountKey>) -> Result<Known, StoreError> {
-        self.read(move |tx| {
-            Ok(Known { indicators: known_indicators(tx, indicators)?, accounts: known_accounts(tx, &accounts)? })
+        known_keys::known_through(&self.inner.known_keys, indicators, accounts, |indicators, accounts| {
+            self.read(move |tx| {
+                Ok(Known { indicators: known_indicators(tx, indicators)?, accounts: known_accounts(tx, &accounts)? })
+            })
         })
         .await
     }
@@ -285,6 +347,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError> {
+        self.inner.known_keys.add(known_keys::account_hashes(&snapshot.account));
         self.write(move |tx| Ok(tracking::record_snapshot(tx, &snapshot)?.0)).await
     }
 
@@ -358,6 +421,10 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<SiteRecord>, StoreError> {
         self.read(move |tx| sites::list(tx, &statuses, after, limit)).await
+    }
+
+    fn known_keys_state(&self) -> KnownKeysState {
+        self.inner.known_keys.state()
     }
 }
 

@@ -26,9 +26,10 @@ pub struct Engine {
     _guard: Guard,
 }
 
+/// Held for its Drop: removes the directory or drops the schema.
 enum Guard {
-    Sqlite(#[allow(dead_code, reason = "held for its Drop: removes the directory")] tempfile::TempDir),
-    Postgres(#[allow(dead_code, reason = "held for its Drop: drops the schema")] SchemaGuard),
+    Sqlite(tempfile::TempDir),
+    Postgres(SchemaGuard),
 }
 
 impl Engine {
@@ -40,6 +41,32 @@ impl Engine {
     /// The same store as its [`StatisticsStore`].
     pub fn statistics(&self) -> Arc<dyn StatisticsStore> {
         self.statistics.clone()
+    }
+
+    /// A second store on the same data, as another process (a restarted
+    /// server, or another replica) would open it.
+    pub async fn reopen(&self) -> Arc<dyn Store> {
+        match &self._guard {
+            Guard::Sqlite(dir) => {
+                Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("the SQLite store reopens"))
+            }
+            Guard::Postgres(guard) => {
+                let options = PostgresOptions {
+                    schema: Some(guard.schema.clone()),
+                    max_connections: PG_CONNECTIONS,
+                    ..PostgresOptions::new(&guard.url)
+                };
+                Arc::new(PostgresStore::connect(&options).await.expect("a second PostgresStore connects"))
+            }
+        }
+    }
+
+    /// The PostgreSQL URL and schema, for tests that act on the server.
+    pub fn postgres_schema(&self) -> Option<(String, String)> {
+        match &self._guard {
+            Guard::Postgres(guard) => Some((guard.url.clone(), guard.schema.clone())),
+            Guard::Sqlite(_) => None,
+        }
     }
 }
 

@@ -38,6 +38,7 @@ mod data;
 mod documents;
 mod equivalence;
 mod harness;
+mod known_keys;
 mod network;
 mod search;
 mod sites;
