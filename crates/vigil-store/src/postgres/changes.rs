@@ -261,10 +261,14 @@ async fn listen_once(
             }
         }
         // A round trip on this connection: every notice committed before
-        // it started arrives before its answer, and the driver has queued
-        // it by then. Applying the queue passes the fence.
+        // it started arrives before its answer (the committing backend
+        // signals this one before its commit returns, and a backend sends
+        // pending notices as it reads the next message), and the driver
+        // has queued it by then. Applying the queue passes the fence. The
+        // empty query is the cheapest round trip: nothing is parsed,
+        // planned or run.
         let target = followers.fence.requested.load(Ordering::SeqCst);
-        match tokio::time::timeout(HEARTBEAT_WITHIN, client.simple_query("SELECT 1")).await {
+        match tokio::time::timeout(HEARTBEAT_WITHIN, client.simple_query("")).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => break Err(error.into()),
             Err(_) => {
