@@ -37,7 +37,13 @@ macro_rules! in_transaction {
         loop {
             attempt += 1;
             let mut client = $store.pool.get().await?;
-            let $tx = client.build_transaction().isolation_level($isolation).read_only($read_only).start().await?;
+            let builder = client.build_transaction().isolation_level($isolation);
+            // A write leaves the access mode to the server: one an operator
+            // (or a managed service, as its disk fills) set read-only with
+            // `default_transaction_read_only` refuses it, and the caller is
+            // told writes are unavailable, rather than overriding the lock.
+            let builder = if $read_only { builder.read_only(true) } else { builder };
+            let $tx = builder.start().await?;
             let result: Result<_, $crate::StoreError> = async { $body }.await;
             let result = match result {
                 Ok(value) if $commit(&value) => $tx.commit().await.map(|()| value).map_err($crate::StoreError::from),

@@ -101,7 +101,7 @@ pub async fn postgres() -> Engine {
 
 /// A client for creating and dropping schemas, or a panic that says how to
 /// provide a server.
-async fn connect_admin(url: &str) -> tokio_postgres::Client {
+pub async fn connect_admin(url: &str) -> tokio_postgres::Client {
     let connecting = tokio::time::timeout(Duration::from_secs(10), tokio_postgres::connect(url, NoTls)).await;
     let reason = match connecting {
         Ok(Ok((client, connection))) => {

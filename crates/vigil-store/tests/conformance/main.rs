@@ -43,4 +43,5 @@ mod network;
 mod search;
 mod sites;
 mod statistics;
+mod storage_faults;
 mod tracking;
