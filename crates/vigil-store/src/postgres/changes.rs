@@ -166,6 +166,13 @@ impl Fence {
         matches!(tokio::time::timeout(HEARTBEAT_WITHIN, passed.wait_for(|&passed| passed >= ticket)).await, Ok(Ok(_)))
     }
 
+    /// Lets every waiting check through; only once the known keys are
+    /// incomplete, so that those checks read the database.
+    fn release_waiting(&self) {
+        let requested = self.requested.load(Ordering::SeqCst);
+        self.passed.send_modify(|passed| *passed = (*passed).max(requested));
+    }
+
     fn is_wanted(&self) -> bool {
         self.requested.load(Ordering::SeqCst) > *self.passed.borrow()
     }
@@ -199,6 +206,9 @@ pub(crate) async fn listen(config: Arc<tokio_postgres::Config>, channel: Channel
         // Writes of other replicas go unheard from now until the reload.
         known_keys.mark_incomplete();
         drop(known_keys);
+        // Checks waiting on the fence read the database instead, now that
+        // the keys no longer answer, rather than wait out its time-out.
+        followers.fence.release_waiting();
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
