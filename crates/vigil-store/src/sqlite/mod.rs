@@ -83,7 +83,7 @@ impl SqliteStore {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let known_keys = Arc::new(KnownKeys::default());
-        load_known_keys(&options.path, Arc::clone(&known_keys)).map_err(open_error)?;
+        load_known_keys(&options.path, Arc::clone(&known_keys))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
@@ -144,10 +144,12 @@ impl SqliteStore {
 /// own, so that opening a large database does not wait for it. Writes made
 /// meanwhile add their keys themselves; checks read storage until the load
 /// is done.
-fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> rusqlite::Result<()> {
+fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> Result<(), StoreError> {
     let connection =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
     let epoch = keys.epoch();
+    let started = std::time::Instant::now();
     let load = move || -> rusqlite::Result<()> {
         let mut chunk = Vec::with_capacity(known_keys::LOAD_CHUNK);
         let flush = |chunk: &mut Vec<u64>| keys.add(chunk.drain(..));
@@ -174,7 +176,10 @@ fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> rusqlite::Result<()> {
             }
         }
         flush(&mut chunk);
-        keys.finish_load(epoch);
+        if keys.finish_load(epoch) {
+            let hashes = keys.state().hashes;
+            tracing::info!(hashes, elapsed_ms = started.elapsed().as_millis() as u64, "known keys loaded");
+        }
         Ok(())
     };
     std::thread::Builder::new()
@@ -185,7 +190,7 @@ fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> rusqlite::Result<()> {
                 tracing::warn!(%error, "known keys not loaded; content checks read storage");
             }
         })
-        .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+        .map_err(|error| StoreError::Worker(format!("cannot start the known-keys loader: {error}")))?;
     Ok(())
 }
 
