@@ -164,22 +164,37 @@ fn stable_hash(tag: u8, parts: &[&str]) -> u64 {
 }
 
 pub(crate) fn indicator_hash(key: &IndicatorKey) -> u64 {
-    stable_hash(b'i', &[key.kind.as_str(), &key.value])
+    stored_indicator_hash(key.kind.as_str(), &key.value)
+}
+
+/// An indicator row's hash, from its stored kind name: loading hashes rows
+/// as they are read, without building keys.
+pub(crate) fn stored_indicator_hash(kind: &str, value: &str) -> u64 {
+    stable_hash(b'i', &[kind, value])
 }
 
 /// An account is found by its handle or by its platform id, so it is known
 /// under each of them.
 pub(crate) fn account_hashes(key: &AccountKey) -> impl Iterator<Item = u64> + '_ {
-    let by_handle = key.handle.as_deref().map(|handle| account_handle_hash(&key.platform, handle));
-    let by_id = key.platform_account_id.as_deref().map(|id| account_platform_id_hash(&key.platform, id));
+    stored_account_hashes(&key.platform, key.handle.as_deref(), key.platform_account_id.as_deref())
+}
+
+/// An account row's hashes, from its columns.
+pub(crate) fn stored_account_hashes<'a>(
+    platform: &'a str,
+    handle: Option<&'a str>,
+    platform_account_id: Option<&'a str>,
+) -> impl Iterator<Item = u64> + 'a {
+    let by_handle = handle.map(|handle| account_handle_hash(platform, handle));
+    let by_id = platform_account_id.map(|id| account_platform_id_hash(platform, id));
     by_handle.into_iter().chain(by_id)
 }
 
-pub(crate) fn account_handle_hash(platform: &str, handle: &str) -> u64 {
+fn account_handle_hash(platform: &str, handle: &str) -> u64 {
     stable_hash(b'h', &[platform, handle])
 }
 
-pub(crate) fn account_platform_id_hash(platform: &str, platform_account_id: &str) -> u64 {
+fn account_platform_id_hash(platform: &str, platform_account_id: &str) -> u64 {
     stable_hash(b'p', &[platform, platform_account_id])
 }
 

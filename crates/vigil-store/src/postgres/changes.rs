@@ -22,7 +22,7 @@ use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::Tx;
 use crate::known_keys::{self, KnownKeys};
-use crate::{AccountId, AccountKey, AlertId, IndicatorKey, IndicatorKind, StoreChange, StoreError};
+use crate::{AccountId, AlertId, StoreChange, StoreError};
 
 /// Ids per notice: PostgreSQL caps a payload at 8,000 bytes.
 const IDS_PER_NOTICE: usize = 400;
@@ -169,12 +169,21 @@ impl Fence {
     /// Lets every waiting check through; only once the known keys are
     /// incomplete, so that those checks read the database.
     fn release_waiting(&self) {
-        let requested = self.requested.load(Ordering::SeqCst);
-        self.passed.send_modify(|passed| *passed = (*passed).max(requested));
+        self.pass_up_to(self.requested());
+    }
+
+    /// The checks that asked so far.
+    fn requested(&self) -> u64 {
+        self.requested.load(Ordering::SeqCst)
+    }
+
+    /// Every check up to `ticket` may go on.
+    fn pass_up_to(&self, ticket: u64) {
+        self.passed.send_modify(|passed| *passed = (*passed).max(ticket));
     }
 
     fn is_wanted(&self) -> bool {
-        self.requested.load(Ordering::SeqCst) > *self.passed.borrow()
+        self.requested() > *self.passed.borrow()
     }
 }
 
@@ -277,7 +286,7 @@ async fn listen_once(
         // has queued it by then. Applying the queue passes the fence. The
         // empty query is the cheapest round trip: nothing is parsed,
         // planned or run.
-        let target = followers.fence.requested.load(Ordering::SeqCst);
+        let target = followers.fence.requested();
         match tokio::time::timeout(HEARTBEAT_WITHIN, client.simple_query("")).await {
             Ok(Ok(_)) => {}
             Ok(Err(error)) => break Err(error.into()),
@@ -294,7 +303,7 @@ async fn listen_once(
         if gone {
             break Ok(());
         }
-        followers.fence.passed.send_modify(|passed| *passed = (*passed).max(target));
+        followers.fence.pass_up_to(target);
     };
     driver.abort();
     outcome
@@ -323,40 +332,38 @@ async fn reload_known_keys(pool: Pool, known_keys: Weak<KnownKeys>, epoch: u64) 
 
 async fn read_known_keys(pool: &Pool, known_keys: &Weak<KnownKeys>) -> Result<(), StoreError> {
     let client = pool.get().await?;
-    let indicators =
-        client.prepare_cached("SELECT id, kind, value FROM indicator WHERE id > $1 ORDER BY id LIMIT $2").await?;
+    let indicators = "SELECT id, kind, value FROM indicator WHERE id > $1 ORDER BY id LIMIT $2";
+    for_each_page(&client, indicators, known_keys, |row| {
+        vec![known_keys::stored_indicator_hash(row.get(1), row.get(2))]
+    })
+    .await?;
+    let accounts = "SELECT id, platform, handle, platform_account_id FROM account WHERE id > $1 ORDER BY id LIMIT $2";
+    for_each_page(&client, accounts, known_keys, |row| {
+        known_keys::stored_account_hashes(row.get(1), row.get(2), row.get(3)).collect()
+    })
+    .await
+}
+
+/// Adds the hashes of every row of `statement` (ids in its first column,
+/// paged by `$1` after and `$2` rows), a page at a time; stops early once
+/// the store is gone.
+async fn for_each_page(
+    client: &deadpool_postgres::Object,
+    statement: &str,
+    known_keys: &Weak<KnownKeys>,
+    hashes: impl Fn(&tokio_postgres::Row) -> Vec<u64>,
+) -> Result<(), StoreError> {
+    let statement = client.prepare_cached(statement).await?;
     let mut after: i64 = 0;
     loop {
-        let rows = client.query(&indicators, &[&after, &LOAD_PAGE]).await?;
+        let rows = client.query(&statement, &[&after, &LOAD_PAGE]).await?;
         let Some(known_keys) = known_keys.upgrade() else { return Ok(()) };
-        known_keys.add(rows.iter().filter_map(|row| {
-            let kind = IndicatorKind::from_name(row.get(1))?;
-            Some(known_keys::indicator_hash(&IndicatorKey { kind, value: row.get(2) }))
-        }));
+        known_keys.add(rows.iter().flat_map(&hashes));
         match rows.last() {
             Some(row) if rows.len() as i64 == LOAD_PAGE => after = row.get(0),
-            _ => break,
+            _ => return Ok(()),
         }
     }
-    let accounts = client
-        .prepare_cached(
-            "SELECT id, platform, handle, platform_account_id FROM account WHERE id > $1 ORDER BY id LIMIT $2",
-        )
-        .await?;
-    let mut after: i64 = 0;
-    loop {
-        let rows = client.query(&accounts, &[&after, &LOAD_PAGE]).await?;
-        let Some(known_keys) = known_keys.upgrade() else { return Ok(()) };
-        known_keys.add(rows.iter().flat_map(|row| {
-            let key = AccountKey { platform: row.get(1), handle: row.get(2), platform_account_id: row.get(3) };
-            known_keys::account_hashes(&key).collect::<Vec<u64>>()
-        }));
-        match rows.last() {
-            Some(row) if rows.len() as i64 == LOAD_PAGE => after = row.get(0),
-            _ => break,
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

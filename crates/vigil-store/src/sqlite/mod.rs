@@ -157,11 +157,7 @@ fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> Result<(), StoreError> 
         let mut indicators = transaction.prepare("SELECT kind, value FROM indicator")?;
         let mut rows = indicators.query([])?;
         while let Some(row) = rows.next()? {
-            let kind: String = row.get(0)?;
-            // A kind this build does not know is never asked for.
-            if let Some(kind) = IndicatorKind::from_name(&kind) {
-                chunk.push(known_keys::indicator_hash(&IndicatorKey { kind, value: row.get(1)? }));
-            }
+            chunk.push(known_keys::stored_indicator_hash(row.get_ref(0)?.as_str()?, row.get_ref(1)?.as_str()?));
             if chunk.len() == known_keys::LOAD_CHUNK {
                 flush(&mut chunk);
             }
@@ -169,8 +165,11 @@ fn load_known_keys(path: &Path, keys: Arc<KnownKeys>) -> Result<(), StoreError> 
         let mut accounts = transaction.prepare("SELECT platform, handle, platform_account_id FROM account")?;
         let mut rows = accounts.query([])?;
         while let Some(row) = rows.next()? {
-            let key = AccountKey { platform: row.get(0)?, handle: row.get(1)?, platform_account_id: row.get(2)? };
-            chunk.extend(known_keys::account_hashes(&key));
+            chunk.extend(known_keys::stored_account_hashes(
+                row.get_ref(0)?.as_str()?,
+                row.get_ref(1)?.as_str_or_null()?,
+                row.get_ref(2)?.as_str_or_null()?,
+            ));
             if chunk.len() >= known_keys::LOAD_CHUNK {
                 flush(&mut chunk);
             }

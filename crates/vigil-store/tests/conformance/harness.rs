@@ -23,7 +23,7 @@ pub struct Engine {
     pub store: Arc<dyn Store>,
     network: Arc<dyn NetworkStore>,
     statistics: Arc<dyn StatisticsStore>,
-    _guard: Guard,
+    guard: Guard,
 }
 
 /// Held for its Drop: removes the directory or drops the schema.
@@ -46,7 +46,7 @@ impl Engine {
     /// A second store on the same data, as another process (a restarted
     /// server, or another replica) would open it.
     pub async fn reopen(&self) -> Arc<dyn Store> {
-        match &self._guard {
+        match &self.guard {
             Guard::Sqlite(dir) => {
                 Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("the SQLite store reopens"))
             }
@@ -63,7 +63,7 @@ impl Engine {
 
     /// The PostgreSQL URL and schema, for tests that act on the server.
     pub fn postgres_schema(&self) -> Option<(String, String)> {
-        match &self._guard {
+        match &self.guard {
             Guard::Postgres(guard) => Some((guard.url.clone(), guard.schema.clone())),
             Guard::Sqlite(_) => None,
         }
@@ -74,7 +74,7 @@ pub async fn sqlite() -> Engine {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let store = SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("the SQLite store opens");
     let store = Arc::new(store);
-    Engine { store: store.clone(), network: store.clone(), statistics: store, _guard: Guard::Sqlite(dir) }
+    Engine { store: store.clone(), network: store.clone(), statistics: store, guard: Guard::Sqlite(dir) }
 }
 
 /// A PostgreSQL store in a new schema. Panics, saying how to provide a
@@ -96,7 +96,7 @@ pub async fn postgres() -> Engine {
         .await
         .unwrap_or_else(|error| panic!("PostgresStore::connect in schema {schema} fails: {error}"));
     let store = Arc::new(store);
-    Engine { store: store.clone(), network: store.clone(), statistics: store, _guard: Guard::Postgres(guard) }
+    Engine { store: store.clone(), network: store.clone(), statistics: store, guard: Guard::Postgres(guard) }
 }
 
 /// A client for creating and dropping schemas, or a panic that says how to
