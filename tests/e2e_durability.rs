@@ -69,12 +69,18 @@ fn post(number: usize) -> Post {
 }
 
 /// Sends requests of two batches each until the server goes away.
-async fn ingest_until_killed(vigil_endpoint: String, next: Arc<Mutex<usize>>, sent: Arc<Mutex<Vec<Sent>>>) {
+async fn ingest_until_killed(
+    vigil_endpoint: String,
+    token: String,
+    next: Arc<Mutex<usize>>,
+    sent: Arc<Mutex<Vec<Sent>>>,
+) {
     let Ok(channel) = vigil_proto::tonic::transport::Channel::from_shared(vigil_endpoint).unwrap().connect().await
     else {
         return;
     };
-    let mut intake = IntakeClient::new(channel);
+    let bearer = support::Bearer(format!("Bearer {token}").parse().unwrap());
+    let mut intake = IntakeClient::new(support::Authed::new(channel, bearer));
     loop {
         let first = {
             let mut next = next.lock().unwrap();
@@ -168,7 +174,14 @@ async fn kill_repeatedly(database: Database) {
         let vigil = database.start();
         vigil.wait_serving().await;
         let clients: Vec<_> = (0..CLIENTS)
-            .map(|_| tokio::spawn(ingest_until_killed(vigil.endpoint(), Arc::clone(&next), Arc::clone(&sent))))
+            .map(|_| {
+                tokio::spawn(ingest_until_killed(
+                    vigil.endpoint(),
+                    vigil.tokens["crawler-example"].clone(),
+                    Arc::clone(&next),
+                    Arc::clone(&sent),
+                ))
+            })
             .collect();
         tokio::time::sleep(Duration::from_millis(moments.next_millis(100, 700))).await;
         vigil.kill();

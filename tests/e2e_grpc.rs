@@ -15,7 +15,7 @@ Elle est relayée sur Telegram par @Canal_Exemple depuis hier.\n\
 Un soutien signe ses messages @Soutien_Exemple #Appel";
 
 async fn lookup(
-    query: &mut QueryClient<tonic::transport::Channel>,
+    query: &mut QueryClient<support::Authed>,
     kind: IndicatorKind,
     value: &str,
 ) -> Result<LookupIndicatorResponse, tonic::Status> {

@@ -8,8 +8,18 @@ use std::process::Command;
 use serde_json::Value;
 use support::{Vigil, grpcurl};
 
+/// Calls as `analyst-a`; public methods ignore the key.
 fn call(vigil: &Vigil, method: &str, body: &str) -> Value {
-    let output = grpcurl().args(["-plaintext", "-d", body, &vigil.address.to_string(), method]).output().unwrap();
+    call_as(vigil, "analyst-a", method, body)
+}
+
+fn call_as(vigil: &Vigil, key: &str, method: &str, body: &str) -> Value {
+    let output = grpcurl()
+        .arg("-plaintext")
+        .args(vigil.grpcurl_key(key))
+        .args(["-d", body, &vigil.address.to_string(), method])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "grpcurl {method} failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("{method} answered non-JSON ({e}): {:?}", output.stdout))
@@ -17,7 +27,8 @@ fn call(vigil: &Vigil, method: &str, body: &str) -> Value {
 
 fn plain(vigil: &Vigil, args: &[&str]) -> String {
     let address = vigil.address.to_string();
-    let output = grpcurl().arg("-plaintext").arg(&address).args(args).output().unwrap();
+    let output =
+        grpcurl().arg("-plaintext").args(vigil.grpcurl_key("analyst-a")).arg(&address).args(args).output().unwrap();
     assert!(output.status.success(), "grpcurl {args:?} failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap()
 }
@@ -106,10 +117,11 @@ async fn tracking_status_update_and_alert_stream_through_grpcurl() {
     let snapshot = |handle: &str| {
         format!(
             r#"{{"account": {{"platform": "telegram", "handle": "{handle}"}}, "displayName": "Abu Exemple",
-                "bio": "https://example.org/relais", "avatarSha256": "{avatar}", "changedBy": "crawler-example"}}"#
+                "bio": "https://example.org/relais", "avatarSha256": "{avatar}"}}"#
         )
     };
-    call(&vigil, "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple"));
+    // A crawler records the account with its own partner key.
+    call_as(&vigil, "crawler-example", "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple"));
     let updated = call(
         &vigil,
         "vigil.v1.Tracking/UpdateAccountStatus",
@@ -121,13 +133,15 @@ async fn tracking_status_update_and_alert_stream_through_grpcurl() {
 
     // Token "0": every alert from the first, so the watch cannot start too late.
     let mut watch = grpcurl()
-        .args(["-plaintext", "-d", r#"{"resumeToken": "0"}"#, &vigil.address.to_string()])
+        .arg("-plaintext")
+        .args(vigil.grpcurl_key("analyst-a"))
+        .args(["-d", r#"{"resumeToken": "0"}"#, &vigil.address.to_string()])
         .arg("vigil.v1.Tracking/WatchAlerts")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    call(&vigil, "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple_2"));
+    call_as(&vigil, "crawler-example", "vigil.v1.Tracking/RecordProfileSnapshot", &snapshot("abu_exemple_2"));
 
     // grpcurl prints each message as one JSON object over several lines.
     let stdout = watch.stdout.take().unwrap();
@@ -166,7 +180,8 @@ async fn readme_grpcurl_examples_work_as_written() {
     grpcurl(); // fails with install instructions if grpcurl is missing
     for command in commands {
         let command = command.replace("localhost:50051", &vigil.address.to_string());
-        let output = Command::new("bash").args(["-c", &command]).output().unwrap();
+        let output =
+            Command::new("bash").args(["-c", &command]).env("VIGIL_KEY", &vigil.tokens["analyst-a"]).output().unwrap();
         assert!(
             output.status.success(),
             "README example failed:\n{command}\nstdout: {}\nstderr: {}",

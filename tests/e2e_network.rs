@@ -160,7 +160,9 @@ async fn the_network_connects_rare_evidence_and_caps_hubs() {
 
     // What an analyst would type, through reflection.
     let output = grpcurl()
-        .args(["-plaintext", "-d", &format!(r#"{{"accountId": "{alpha_id}", "pageSize": 1}}"#)])
+        .arg("-plaintext")
+        .args(vigil.grpcurl_key("analyst-a"))
+        .args(["-d", &format!(r#"{{"accountId": "{alpha_id}", "pageSize": 1}}"#)])
         .arg(vigil.address.to_string())
         .arg("vigil.v1.Network/ListSharedIndicatorAccounts")
         .output()

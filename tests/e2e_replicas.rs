@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use support::{PostgresSchema, Vigil};
 use vigil_proto::prost_types;
-use vigil_proto::tonic::transport::Channel;
 use vigil_proto::v1::intake_client::IntakeClient;
 use vigil_proto::v1::query_client::QueryClient;
 use vigil_proto::v1::tracking_client::TrackingClient;
@@ -43,7 +42,7 @@ fn post(number: usize) -> Post {
 
 /// Sends `numbers` in batches of `batch` posts, one request per batch, and
 /// after each acknowledged batch checks that `other` already knows its posts.
-async fn ingest(writer: Channel, other: Channel, numbers: Vec<usize>, batch: usize) -> (u64, u64) {
+async fn ingest(writer: support::Authed, other: support::Authed, numbers: Vec<usize>, batch: usize) -> (u64, u64) {
     let mut intake = IntakeClient::new(writer);
     let mut query = QueryClient::new(other);
     let (mut accepted, mut duplicates) = (0, 0);
@@ -68,7 +67,7 @@ async fn ingest(writer: Channel, other: Channel, numbers: Vec<usize>, batch: usi
     (accepted, duplicates)
 }
 
-async fn lookup(query: &mut QueryClient<Channel>, kind: IndicatorKind, value: &str) -> LookupIndicatorResponse {
+async fn lookup(query: &mut QueryClient<support::Authed>, kind: IndicatorKind, value: &str) -> LookupIndicatorResponse {
     query
         .lookup_indicator(LookupIndicatorRequest { kind: kind as i32, value: value.into(), max_documents: 0 })
         .await
@@ -154,7 +153,7 @@ fn snapshot(handle: &str, bio: &str) -> RecordProfileSnapshotRequest {
         bio: bio.into(),
         avatar_sha256: "5f1d7b2a9c3e4f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8".into(),
         observed_at: None,
-        changed_by: "crawler-example".into(),
+        changed_by: String::new(),
     }
 }
 
@@ -187,7 +186,7 @@ async fn a_replica_detects_successors_of_accounts_another_replica_tracks() {
             status: AccountStatus::Suspended as i32,
             reported_to: String::new(),
             at: None,
-            changed_by: "platform-example".into(),
+            changed_by: String::new(),
             note: String::new(),
         })
         .await

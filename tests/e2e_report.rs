@@ -14,7 +14,6 @@ use prost_types::Timestamp;
 use serde_json::{Value, json};
 use support::Vigil;
 use tonic::Code;
-use tonic::transport::Channel;
 use vigil_proto::v1::account_selector::Selector;
 use vigil_proto::v1::intake_client::IntakeClient;
 use vigil_proto::v1::statistics_client::StatisticsClient;
@@ -42,12 +41,12 @@ fn snapshot(platform: &str, handle: &str, observed_at: i64) -> RecordProfileSnap
         bio: "le canal officiel hxxps://t[.]me/relais_exemple".into(),
         avatar_sha256: AVATAR.into(),
         observed_at: at(observed_at),
-        changed_by: "crawler-example".into(),
+        changed_by: String::new(),
     }
 }
 
 async fn change_status(
-    tracking: &mut TrackingClient<Channel>,
+    tracking: &mut TrackingClient<support::Authed>,
     platform: &str,
     handle: &str,
     status: AccountStatus,

@@ -75,7 +75,7 @@ fn request(first: usize, count: usize) -> IngestPostsRequest {
     }
 }
 
-async fn lookup_works(query: &mut QueryClient<vigil_proto::tonic::transport::Channel>, n: usize) {
+async fn lookup_works(query: &mut QueryClient<support::Authed>, n: usize) {
     let found = query
         .lookup_indicator(LookupIndicatorRequest {
             kind: IndicatorKind::Url as i32,

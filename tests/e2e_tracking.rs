@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use support::Vigil;
 use tonic::Code;
-use tonic::transport::Channel;
 use vigil_proto::tonic;
 use vigil_proto::v1::account_selector::Selector;
 use vigil_proto::v1::intake_client::IntakeClient;
@@ -33,18 +32,19 @@ fn snapshot(handle: &str, display_name: &str, bio: &str) -> RecordProfileSnapsho
         bio: bio.into(),
         avatar_sha256: AVATAR.into(),
         observed_at: None,
-        changed_by: "crawler-example".into(),
+        changed_by: String::new(),
     }
 }
 
-async fn suspend(tracking: &mut TrackingClient<Channel>, handle: &str) -> UpdateAccountStatusResponse {
-    tracking
+/// The platform suspends an account, with its own partner key.
+async fn suspend(vigil: &Vigil, handle: &str) -> UpdateAccountStatusResponse {
+    TrackingClient::new(vigil.channel_as("platform-example").await)
         .update_account_status(UpdateAccountStatusRequest {
             account: by_ref(handle),
             status: AccountStatus::Suspended as i32,
             reported_to: String::new(),
             at: None,
-            changed_by: "platform-example".into(),
+            changed_by: String::new(),
             note: "observed gone".into(),
         })
         .await
@@ -84,7 +84,7 @@ async fn a_recreated_account_is_alerted_reviewed_and_resumed() {
     assert!(first.first_seen);
     assert!(first.successors.is_empty());
     let original_id = first.account.unwrap().account_id;
-    let suspended = suspend(&mut tracking, "abu_exemple").await;
+    let suspended = suspend(&vigil, "abu_exemple").await;
     assert_eq!(suspended.account.unwrap().status, AccountStatus::Suspended as i32);
     assert_eq!(suspended.event.unwrap().changed_by, "platform-example");
 
@@ -154,7 +154,7 @@ async fn a_recreated_account_is_alerted_reviewed_and_resumed() {
     // brings that alert, and nothing twice.
     let token = alert.resume_token.clone();
     drop(alerts);
-    suspend(&mut tracking, "abu_exemple_2").await;
+    suspend(&vigil, "abu_exemple_2").await;
     IntakeClient::new(channel.clone())
         .submit_tip(SubmitTipRequest {
             text: "Le compte revient encore sur Telegram : @abu_exemple_3, même avatar.".into(),
@@ -180,7 +180,7 @@ async fn unrelated_accounts_raise_nothing_and_bad_requests_name_their_field() {
     let mut tracking = TrackingClient::new(vigil.channel().await);
 
     tracking.record_profile_snapshot(snapshot("abu_exemple", "Abu Exemple", "https://example.org/a")).await.unwrap();
-    suspend(&mut tracking, "abu_exemple").await;
+    suspend(&vigil, "abu_exemple").await;
     let mut unrelated = snapshot("jardin_du_quartier", "Jardin du quartier", "https://example.net/horaires");
     unrelated.avatar_sha256 = String::new();
     let outcome = tracking.record_profile_snapshot(unrelated).await.unwrap().into_inner();
@@ -210,15 +210,16 @@ async fn unrelated_accounts_raise_nothing_and_bad_requests_name_their_field() {
         .await
         .unwrap_err();
     refused(no_recipient, "reported_to", Code::InvalidArgument);
-    let no_author = tracking
+    let someone_else = tracking
         .update_account_status(UpdateAccountStatusRequest {
             account: by_ref("abu_exemple"),
             status: AccountStatus::Active as i32,
+            changed_by: "analyst-b".into(),
             ..Default::default()
         })
         .await
         .unwrap_err();
-    refused(no_author, "changed_by", Code::InvalidArgument);
+    refused(someone_else, "changed_by", Code::InvalidArgument);
     let mut bad_avatar = snapshot("autre_exemple", "", "");
     bad_avatar.avatar_sha256 = "not-a-hash".into();
     refused(tracking.record_profile_snapshot(bad_avatar).await.unwrap_err(), "avatar_sha256", Code::InvalidArgument);
@@ -304,7 +305,8 @@ async fn actors_group_accounts_and_sites_keep_their_takedown_history() {
         .await
         .unwrap_err();
     assert_eq!(rename_merged.code(), Code::FailedPrecondition, "{rename_merged:?}");
-    let split = tracking
+    // A second analyst splits the actor, with a key of their own.
+    let split = TrackingClient::new(vigil.channel_as("analyst-b").await)
         .split_actor(SplitActorRequest {
             actor_id: outlet.actor_id.clone(),
             account_ids: vec![ids[2].clone()],

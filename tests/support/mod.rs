@@ -10,19 +10,84 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
+use vigil_proto::tonic;
+use vigil_proto::tonic::service::interceptor::InterceptedService;
 use vigil_proto::tonic::transport::Channel;
+
+/// The keys every test server has, made with `vigil keys create` before it
+/// starts: (name, role, platform).
+pub const TEST_KEYS: [(&str, &str, Option<&str>); 5] = [
+    ("admin-a", "admin", None),
+    ("analyst-a", "analyst", None),
+    ("analyst-b", "analyst", None),
+    ("crawler-example", "partner", None),
+    ("platform-example", "partner", Some("telegram")),
+];
+
+/// A channel that sends one key's token with every call.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+#[derive(Clone, Debug)]
+pub struct Bearer(pub tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// Tokens by database, so that a restarted server or a second replica on
+/// the same database uses the keys made for the first.
+static TOKENS: Mutex<Option<HashMap<String, HashMap<String, String>>>> = Mutex::new(None);
+
+/// Creates the test keys on the database `args` point at, once per database.
+fn test_keys(data_dir: &Path, extra_args: &[&str]) -> HashMap<String, String> {
+    let database_url = extra_args.iter().position(|arg| *arg == "--database-url").map(|i| extra_args[i + 1]);
+    let database = database_url.map_or_else(|| data_dir.display().to_string(), str::to_owned);
+    let mut tokens = TOKENS.lock().unwrap();
+    if let Some(known) = tokens.get_or_insert_with(HashMap::new).get(&database) {
+        return known.clone();
+    }
+    let mut made = HashMap::new();
+    for (name, role, platform) in TEST_KEYS {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        command.args(["keys", "create", "--name", name, "--role", role, "--data-dir"]).arg(data_dir);
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        if let Some(platform) = platform {
+            command.args(["--platform", platform]);
+        }
+        let output = command.env_remove("VIGIL_CONFIG").output().expect("vigil keys create runs");
+        if !output.status.success() {
+            // A test of a data directory that cannot be used: the server
+            // will say why; the test gets no keys.
+            eprintln!("vigil keys create {name}: {}", String::from_utf8_lossy(&output.stderr));
+            return HashMap::new();
+        }
+        made.insert(name.to_owned(), String::from_utf8(output.stdout).unwrap().trim().to_owned());
+    }
+    tokens.as_mut().unwrap().insert(database, made.clone());
+    made
+}
 
 pub struct Vigil {
     child: Child,
     pub address: SocketAddr,
     /// Every log line the server wrote, as JSON text.
     pub logs: Arc<Mutex<Vec<String>>>,
+    /// The token of each of [`TEST_KEYS`], by name.
+    pub tokens: HashMap<String, String>,
 }
 
 impl Vigil {
     /// Starts `vigil serve` on 127.0.0.1:0 over `data_dir`, with extra flags,
     /// and waits until it says where it listens.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> Vigil {
+        let tokens = test_keys(data_dir, extra_args);
         let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
             .arg(data_dir)
@@ -49,15 +114,36 @@ impl Vigil {
         let address = address_receiver
             .recv_timeout(Duration::from_secs(20))
             .unwrap_or_else(|_| panic!("vigil did not log its address; logs: {:?}", logs.lock().unwrap()));
-        Vigil { child, address: address.parse().expect("the logged address parses"), logs }
+        Vigil { child, address: address.parse().expect("the logged address parses"), logs, tokens }
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.address)
     }
 
-    pub async fn channel(&self) -> Channel {
+    /// A channel without a key, as the public calls.
+    pub async fn public_channel(&self) -> Channel {
         Channel::from_shared(self.endpoint()).unwrap().connect().await.expect("connects to vigil")
+    }
+
+    /// A channel calling as `analyst-a`.
+    pub async fn channel(&self) -> Authed {
+        self.channel_as("analyst-a").await
+    }
+
+    /// A channel calling with the key named `name` (one of [`TEST_KEYS`]).
+    pub async fn channel_as(&self, name: &str) -> Authed {
+        self.channel_with_token(&self.tokens[name]).await
+    }
+
+    pub async fn channel_with_token(&self, token: &str) -> Authed {
+        let value = format!("Bearer {token}").parse().expect("a token is ASCII");
+        InterceptedService::new(self.public_channel().await, Bearer(value))
+    }
+
+    /// grpcurl's `-H` arguments that call with the key named `name`.
+    pub fn grpcurl_key(&self, name: &str) -> [String; 2] {
+        ["-H".to_owned(), format!("authorization: Bearer {}", self.tokens[name])]
     }
 
     /// Polls health until the whole server reports SERVING; returns how long it took.

@@ -71,7 +71,11 @@ async fn measure(posts: usize) -> Measured {
 
     let started = Instant::now();
     for chunk_start in (0..posts).step_by(10_000) {
-        let mut ingest = intake.begin_ingest();
+        let mut ingest = intake.begin_ingest(vigil_query::Caller {
+            name: "bench-crawler".into(),
+            role: vigil_store::Role::Partner,
+            platform: None,
+        });
         for message_start in (chunk_start..(chunk_start + 10_000).min(posts)).step_by(1_000) {
             let batch = (message_start..(message_start + 1_000).min(posts))
                 .map(|n| PostSubmission {

@@ -15,6 +15,10 @@ pub enum QueryError {
     /// (a successor already reviewed).
     #[error("{field} {reason}")]
     Conflict { field: String, reason: String },
+    /// The caller's key may not do this (a partner acting on another
+    /// platform).
+    #[error("{field} {reason}")]
+    Forbidden { field: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

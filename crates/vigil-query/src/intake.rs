@@ -7,13 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use sha2::{Digest, Sha256};
 use vigil_extract::{Extraction, IndicatorKind, Lexicon, extract_indicators, extract_with, fold_for_search};
 use vigil_store::{
-    AccountId, DocumentKind, IndicatorKey, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds,
+    AccountId, ChangeNote, DocumentKind, IndicatorKey, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds,
 };
 
 use crate::sightings::{
     Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
 };
-use crate::{AccountRef, Limits, QueryError, Tracking};
+use crate::{AccountRef, Caller, Limits, QueryError, Tracking};
 
 /// Longest URL accepted in a tip's `urls` or a post's `url`.
 const MAX_URL_BYTES: usize = 8 * 1024;
@@ -162,8 +162,11 @@ impl Intake {
 
     /// Starts an IngestPosts stream: add each message with
     /// [`Ingest::add_message`], then store them all with [`Ingest::finish`].
-    pub fn begin_ingest(&self) -> Ingest {
+    /// `caller` is who the posts are audited as, and a partner bound to a
+    /// platform may send only that platform's posts.
+    pub fn begin_ingest(&self, caller: Caller) -> Ingest {
         Ingest {
+            caller,
             store: Arc::clone(&self.store),
             settings: self.settings.clone(),
             tracking: self.tracking.clone(),
@@ -179,6 +182,7 @@ impl Intake {
 /// [`Ingest::finish`], which stores every accepted post in one transaction.
 #[derive(Debug)]
 pub struct Ingest {
+    caller: Caller,
     store: Arc<dyn Store>,
     settings: IntakeSettings,
     tracking: Tracking,
@@ -217,6 +221,10 @@ impl Ingest {
             self.next_index += 1;
             match self.settings.post_document(&post) {
                 Ok(document) => {
+                    self.caller.check_platform(
+                        &format!("posts[{index}].platform"),
+                        document.platform.as_deref().unwrap_or_default(),
+                    )?;
                     let key = (
                         document.platform.clone().unwrap_or_default(),
                         document.platform_post_id.clone().unwrap_or_default(),
@@ -255,7 +263,8 @@ impl Ingest {
             .iter()
             .map(|post| (post.sightings.iter().map(|s| s.indicator.clone()).collect(), post.observed_at))
             .collect();
-        let stored = self.store.insert_posts(self.posts).await?;
+        let ingested = ChangeNote { changed_by: self.caller.name, note: None, at: now() };
+        let stored = self.store.insert_posts(self.posts, ingested).await?;
         let authored: Vec<(AccountId, &[IndicatorKey], UnixSeconds)> = stored
             .post_authors
             .iter()

@@ -6,6 +6,7 @@
 //! stored, and reported as a [`QueryError`] naming the field and the limit.
 //! The types here are vigil's own: gRPC types stop at the server crate.
 
+pub mod access;
 mod actors;
 mod check;
 mod error;
@@ -22,6 +23,7 @@ mod tracking;
 
 use std::sync::Arc;
 
+pub use access::{Caller, Keys};
 pub use actors::{ActorChanged, ActorPage, ActorRequest, ChangeBy, SiteChoice, SitePage, SiteRequest};
 pub use check::{AccountMatch, AccountMatchReason, ContentCheck, ContentMatches, IndicatorMatch};
 pub use error::QueryError;

@@ -614,7 +614,11 @@ mod tests {
         for n in 0..6 {
             posts.push(("crowd_exemple", format!("message {n} #actu")));
         }
-        let mut ingest = intake.begin_ingest();
+        let mut ingest = intake.begin_ingest(crate::Caller {
+            name: "crawler-example".into(),
+            role: vigil_store::Role::Partner,
+            platform: None,
+        });
         let submissions = posts
             .into_iter()
             .enumerate()

@@ -3,9 +3,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use vigil_store::{SqliteOptions, SqliteStore};
+use vigil_store::{Role, SqliteOptions, SqliteStore};
 
 use super::*;
+
+fn caller(name: &str, role: Role, platform: Option<&str>) -> Caller {
+    Caller { name: name.into(), role, platform: platform.map(str::to_owned) }
+}
 
 struct Services {
     _dir: tempfile::TempDir,
@@ -117,7 +121,7 @@ async fn bad_tips_store_nothing() {
 #[tokio::test]
 async fn ingest_counts_duplicates_and_rejections() {
     let s = services().await;
-    let mut ingest = s.intake.begin_ingest();
+    let mut ingest = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
     ingest.add_message(vec![post("1", "premier #appel"), post("2", "deuxième"), post("1", "premier #appel")]).unwrap();
     ingest.add_message(vec![PostSubmission { text: String::new(), ..post("3", "") }]).unwrap();
     let report = ingest.finish().await.unwrap();
@@ -125,7 +129,7 @@ async fn ingest_counts_duplicates_and_rejections() {
     assert_eq!(report.rejected.len(), 1);
     assert_eq!((report.rejected[0].index, report.rejected[0].field.as_str()), (3, "text"));
 
-    let mut again = s.intake.begin_ingest();
+    let mut again = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
     again.add_message(vec![post("2", "deuxième")]).unwrap();
     assert_eq!(again.finish().await.unwrap(), IngestReport { accepted: 0, duplicates: 1, rejected: vec![] });
 
@@ -139,7 +143,7 @@ async fn ingest_counts_duplicates_and_rejections() {
 #[tokio::test]
 async fn oversized_streams_fail_whole() {
     let s = services().await;
-    let mut ingest = s.intake.begin_ingest();
+    let mut ingest = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
     assert!(matches!(
         ingest.add_message((0..4).map(|i| post(&i.to_string(), "x")).collect()),
         Err(QueryError::Invalid { .. })
@@ -157,7 +161,7 @@ async fn oversized_streams_fail_whole() {
 #[tokio::test]
 async fn search_pages_follow_their_query() {
     let s = services().await;
-    let mut ingest = s.intake.begin_ingest();
+    let mut ingest = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
     ingest.add_message((0..3).map(|i| post(&i.to_string(), "appel")).collect()).unwrap();
     ingest.finish().await.unwrap();
     let request = SearchRequest { query: "appel".into(), page_size: 2, ..SearchRequest::default() };
@@ -198,26 +202,32 @@ async fn a_handle_named_in_a_tip_after_a_suspension_is_proposed_as_a_successor()
     let reference =
         |handle: &str| AccountRef { platform: "telegram".into(), handle: handle.into(), ..AccountRef::default() };
     s.tracking
-        .record_snapshot(SnapshotSubmission {
-            account: reference("abu_exemple"),
-            display_name: "Abu Exemple".into(),
-            bio: String::new(),
-            avatar_sha256: String::new(),
-            observed_at: None,
-            changed_by: "crawler-example".into(),
-        })
+        .record_snapshot(
+            SnapshotSubmission {
+                account: reference("abu_exemple"),
+                display_name: "Abu Exemple".into(),
+                bio: String::new(),
+                avatar_sha256: String::new(),
+                observed_at: None,
+                changed_by: "crawler-example".into(),
+            },
+            &caller("crawler-example", Role::Partner, None),
+        )
         .await
         .unwrap();
     let mut watch = s.tracking.watch_alerts("").await.unwrap();
     s.tracking
-        .update_status(StatusUpdate {
-            account: AccountChoice::Ref(reference("abu_exemple")),
-            status: AccountStatus::Suspended,
-            reported_to: String::new(),
-            at: None,
-            changed_by: "platform-example".into(),
-            note: String::new(),
-        })
+        .update_status(
+            StatusUpdate {
+                account: AccountChoice::Ref(reference("abu_exemple")),
+                status: AccountStatus::Suspended,
+                reported_to: String::new(),
+                at: None,
+                changed_by: "platform-example".into(),
+                note: String::new(),
+            },
+            &caller("platform-example", Role::Partner, Some("telegram")),
+        )
         .await
         .unwrap();
     s.intake

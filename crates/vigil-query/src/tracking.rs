@@ -26,7 +26,8 @@ use vigil_store::{
 
 use crate::sightings::account_key;
 use crate::successor::{AccountProfile, SuccessorIndex, SuccessorSettings};
-use crate::{AccountRef, QueryError};
+use crate::{AccountRef, Caller, QueryError};
+use vigil_store::Role;
 
 /// How tracking reads and what it lets through.
 #[derive(Clone, Debug)]
@@ -200,8 +201,27 @@ impl Tracking {
         Ok(AccountPage { accounts, next_page_token })
     }
 
-    pub async fn update_status(&self, update: StatusUpdate) -> Result<(AccountRecord, AccountEvent), QueryError> {
+    /// A partner may change only its own platform's accounts.
+    pub async fn update_status(
+        &self,
+        update: StatusUpdate,
+        caller: &Caller,
+    ) -> Result<(AccountRecord, AccountEvent), QueryError> {
         let account = checked_selector(update.account)?;
+        if caller.role == Role::Partner {
+            let platform = match &account {
+                AccountSelector::Key(key) => key.platform.clone(),
+                AccountSelector::Id(_) => {
+                    self.store
+                        .account_history(account.clone(), 0)
+                        .await?
+                        .ok_or_else(|| QueryError::NotFound(describe(&account)))?
+                        .account
+                        .platform
+                }
+            };
+            caller.check_may_change_status(&platform)?;
+        }
         let changed_by = checked_label("changed_by", &update.changed_by, true)?;
         let reported_to = match (update.status, update.reported_to.trim()) {
             (AccountStatus::Reported, "") => {
@@ -222,9 +242,15 @@ impl Tracking {
         Ok((record, event))
     }
 
-    pub async fn record_snapshot(&self, snapshot: SnapshotSubmission) -> Result<SnapshotOutcome, QueryError> {
+    /// A partner bound to a platform records only that platform's accounts.
+    pub async fn record_snapshot(
+        &self,
+        snapshot: SnapshotSubmission,
+        caller: &Caller,
+    ) -> Result<SnapshotOutcome, QueryError> {
         let account = account_key("account", &snapshot.account)?
             .ok_or_else(|| QueryError::invalid("account", "is empty: give a platform and a handle"))?;
+        caller.check_platform("account.platform", &account.platform)?;
         let changed_by = checked_label("changed_by", &snapshot.changed_by, true)?;
         let display_name = optional_text("display_name", &snapshot.display_name, MAX_DISPLAY_NAME_BYTES)?;
         let bio = optional_text("bio", &snapshot.bio, MAX_BIO_BYTES)?;

@@ -44,6 +44,9 @@ use std::time::{Duration, Instant};
 use clap::{Parser, ValueEnum};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+use vigil_proto::tonic::metadata::{Ascii, MetadataValue};
+use vigil_proto::tonic::service::Interceptor;
+use vigil_proto::tonic::service::interceptor::InterceptedService;
 use vigil_proto::tonic::transport::{Channel, Endpoint};
 use vigil_proto::v1::intake_client::IntakeClient;
 use vigil_proto::v1::query_client::QueryClient;
@@ -100,6 +103,9 @@ struct Options {
     /// With --endpoint: the server's pid, for its CPU time and memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// With --endpoint: an analyst key for it [default: $VIGIL_KEY].
+    #[arg(long)]
+    key: Option<String>,
     /// PostgreSQL for --engine postgres; a schema of its own is created and
     /// dropped [default: $VIGIL_TEST_PG_URL, else postgres://postgres@127.0.0.1:5432/test].
     #[arg(long)]
@@ -201,6 +207,8 @@ struct Report {
 /// The server being measured, started here or given.
 struct Target {
     endpoint: String,
+    /// The analyst key every call sends.
+    key: String,
     pid: Option<u32>,
     server: Option<server::Server>,
     schema: Option<server::PostgresSchema>,
@@ -308,8 +316,10 @@ async fn start_target(options: &Options) -> Target {
     if let Some(endpoint) = &options.endpoint {
         server::wait_serving(endpoint).await;
         eprintln!("using the server at {endpoint} (engine label: {:?})", options.engine);
+        let key = options.key.clone().or_else(|| std::env::var("VIGIL_KEY").ok()).expect("--key or $VIGIL_KEY");
         return Target {
             endpoint: endpoint.clone(),
+            key,
             pid: options.server_pid,
             server: None,
             schema: None,
@@ -339,6 +349,7 @@ async fn start_target(options: &Options) -> Target {
     );
     Target {
         endpoint: server.endpoint.clone(),
+        key: server.key.clone(),
         pid: Some(server.pid()),
         server: Some(server),
         schema,
@@ -357,7 +368,24 @@ fn stop_target(target: Target) {
 }
 
 /// `count` connections to the target, each its own HTTP/2 connection.
-async fn channels(target: &Target, count: usize) -> Vec<Channel> {
+/// A connection that sends the target's key with every call.
+type Authed = InterceptedService<Channel, Bearer>;
+
+#[derive(Clone, Debug)]
+struct Bearer(MetadataValue<Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: vigil_proto::tonic::Request<()>,
+    ) -> Result<vigil_proto::tonic::Request<()>, vigil_proto::tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+async fn channels(target: &Target, count: usize) -> Vec<Authed> {
+    let bearer = Bearer(format!("Bearer {}", target.key).parse().expect("a key is ASCII"));
     let mut channels = Vec::with_capacity(count);
     for _ in 0..count {
         let channel = Endpoint::from_shared(target.endpoint.clone())
@@ -366,21 +394,21 @@ async fn channels(target: &Target, count: usize) -> Vec<Channel> {
             .connect()
             .await
             .expect("connects to vigil");
-        channels.push(channel);
+        channels.push(InterceptedService::new(channel, bearer.clone()));
     }
     channels
 }
 
-async fn health_clients(target: &Target, count: usize) -> Arc<Vec<HealthClient<Channel>>> {
+async fn health_clients(target: &Target, count: usize) -> Arc<Vec<HealthClient<Authed>>> {
     Arc::new(channels(target, count).await.into_iter().map(HealthClient::new).collect())
 }
 
-async fn query_clients(target: &Target, count: usize) -> Arc<Vec<QueryClient<Channel>>> {
+async fn query_clients(target: &Target, count: usize) -> Arc<Vec<QueryClient<Authed>>> {
     Arc::new(channels(target, count).await.into_iter().map(QueryClient::new).collect())
 }
 
 fn health_call(
-    clients: &Arc<Vec<HealthClient<Channel>>>,
+    clients: &Arc<Vec<HealthClient<Authed>>>,
 ) -> impl Fn(usize, HealthCheckRequest) -> CallFuture + Send + Sync + 'static {
     let clients = Arc::clone(clients);
     move |connection, request| {
@@ -446,7 +474,7 @@ async fn ingest(options: &Options, target: &Target, window: Window) -> Row {
         options.messages_per_stream, options.batch
     );
     let channels = channels(target, workers).await;
-    let clients: Arc<Vec<IntakeClient<Channel>>> = Arc::new(channels.into_iter().map(IntakeClient::new).collect());
+    let clients: Arc<Vec<IntakeClient<Authed>>> = Arc::new(channels.into_iter().map(IntakeClient::new).collect());
     let next_post = Arc::new(AtomicU64::new(0));
     let (run_id, batch, messages) = (target.run_id.clone(), options.batch, options.messages_per_stream);
     let prepare = move |_, _| {
@@ -474,7 +502,7 @@ async fn ingest(options: &Options, target: &Target, window: Window) -> Row {
 }
 
 /// Sends one IngestPosts stream; every post must be accepted.
-async fn send_stream(client: &mut IntakeClient<Channel>, messages: Vec<IngestPostsRequest>) -> Result<u64, String> {
+async fn send_stream(client: &mut IntakeClient<Authed>, messages: Vec<IngestPostsRequest>) -> Result<u64, String> {
     let sent: usize = messages.iter().map(|m| m.posts.len()).sum();
     let answer =
         client.ingest_posts(tokio_stream::iter(messages)).await.map_err(|status| status.to_string())?.into_inner();
@@ -503,7 +531,7 @@ async fn preload(options: &Options, target: &Target) -> Result<Preload, String> 
         "preload: {posts} posts ({} indicators) in {streams} streams of up to {per_stream} posts",
         corpus::preload_indicators(posts)
     );
-    let clients: Vec<IntakeClient<Channel>> =
+    let clients: Vec<IntakeClient<Authed>> =
         channels(target, PRELOAD_STREAMS_IN_FLIGHT).await.into_iter().map(IntakeClient::new).collect();
     let next_stream = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -614,7 +642,7 @@ async fn verify_checks(target: &Target, preloaded_posts: u64) -> Result<(), Stri
 }
 
 fn check_call(
-    clients: &Arc<Vec<QueryClient<Channel>>>,
+    clients: &Arc<Vec<QueryClient<Authed>>>,
 ) -> impl Fn(usize, (CheckContentRequest, Expected)) -> CallFuture + Send + Sync + 'static {
     let clients = Arc::clone(clients);
     move |connection, (request, expected)| {
@@ -659,7 +687,7 @@ fn lookup_pool(preloaded_posts: u64) -> Arc<Vec<LookupIndicatorRequest>> {
 }
 
 fn lookup_call(
-    clients: &Arc<Vec<QueryClient<Channel>>>,
+    clients: &Arc<Vec<QueryClient<Authed>>>,
 ) -> impl Fn(usize, LookupIndicatorRequest) -> CallFuture + Send + Sync + 'static {
     let clients = Arc::clone(clients);
     move |connection, request| {

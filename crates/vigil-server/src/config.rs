@@ -47,6 +47,79 @@ pub enum Command {
     /// database in the data directory, as JSON, CSV or a self-contained HTML
     /// page. Needs no server; safe while one runs.
     Report(ReportArgs),
+    /// Create, list or revoke API keys, on the database the server uses.
+    /// Safe while one runs; a revocation reaches running servers within
+    /// their key cache time (10 s).
+    Keys(KeysArgs),
+    /// Check the audit log's hash chain, on the database the server uses.
+    Audit(AuditArgs),
+}
+
+/// Where the database is, as `vigil serve` finds it.
+#[derive(Debug, Default, Args)]
+pub struct DatabaseArgs {
+    /// Where the database lives [default: ./vigil-data].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// The PostgreSQL database `vigil serve --database-url` writes.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// The TOML file `vigil serve` reads; only its data_dir and
+    /// database_url are used here.
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    #[command(subcommand)]
+    pub action: KeysAction,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Create a key; prints its token (shown this once) on stdout.
+    Create {
+        /// Unique, never reused: 1 to 64 of a-z, 0-9, '.', '_', '-'.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// For a partner key: the only platform it may act on.
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// List every key, revoked or not (never tokens).
+    List,
+    /// Revoke a key for good.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Partner,
+    Analyst,
+    Admin,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: AuditAction,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check every link of the chain; exits 1 at the first that does not
+    /// hold, naming it.
+    Verify,
 }
 
 #[derive(Debug, Default, Args)]
@@ -189,6 +262,9 @@ pub struct ServeConfig {
     pub tip_status_floor: Duration,
     /// How long shutdown waits for in-flight requests and open connections.
     pub shutdown_grace: Duration,
+    /// How long an API key's check is remembered: a key revoked elsewhere
+    /// is honoured this long at most.
+    pub key_cache: Duration,
 }
 
 #[derive(Debug, Error)]
@@ -256,6 +332,7 @@ impl ServeConfig {
                 .unwrap_or(4 * 1024 * 1024),
             tip_status_floor: Duration::from_millis(25),
             shutdown_grace: Duration::from_secs(10),
+            key_cache: Duration::from_secs(10),
         };
         config.validate()?;
         Ok(config)
@@ -301,14 +378,12 @@ impl ReportConfig {
     /// then the config file, then `vigil-data`), so that a report reads the
     /// database the server writes.
     pub fn resolve(args: &ReportArgs, environment: &HashMap<String, String>) -> Result<ReportConfig, ConfigError> {
-        let env = Environment(environment);
-        let file = match args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?) {
-            Some(path) => read_file_config(&path)?,
-            None => FileConfig::default(),
+        let database = DatabaseArgs {
+            data_dir: args.data_dir.clone(),
+            database_url: args.database_url.clone(),
+            config: args.config.clone(),
         };
-        let data_dir =
-            args.data_dir.clone().or(env.get(ENV_DATA_DIR)?).or(file.data_dir).unwrap_or_else(|| "vigil-data".into());
-        let database_url = args.database_url.clone().or(env.get(ENV_DATABASE_URL)?).or(file.database_url);
+        let DatabaseLocation { data_dir, database_url } = DatabaseLocation::resolve(&database, environment)?;
         Ok(ReportConfig {
             data_dir,
             database_url,
@@ -317,6 +392,32 @@ impl ReportConfig {
             format: args.format,
             output: args.output.clone(),
         })
+    }
+}
+
+/// The database a command other than `serve` works on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DatabaseLocation {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+}
+
+impl DatabaseLocation {
+    /// Resolves as for `vigil serve`: flag, then environment, then the
+    /// config file, then `vigil-data`.
+    pub fn resolve(
+        args: &DatabaseArgs,
+        environment: &HashMap<String, String>,
+    ) -> Result<DatabaseLocation, ConfigError> {
+        let env = Environment(environment);
+        let file = match args.config.clone().or(env.get::<PathBuf>(ENV_CONFIG)?) {
+            Some(path) => read_file_config(&path)?,
+            None => FileConfig::default(),
+        };
+        let data_dir =
+            args.data_dir.clone().or(env.get(ENV_DATA_DIR)?).or(file.data_dir).unwrap_or_else(|| "vigil-data".into());
+        let database_url = args.database_url.clone().or(env.get(ENV_DATABASE_URL)?).or(file.database_url);
+        Ok(DatabaseLocation { data_dir, database_url })
     }
 }
 

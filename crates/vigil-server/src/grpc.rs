@@ -10,12 +10,13 @@ use tonic::{Request, Response, Status, Streaming};
 use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
 use vigil_query::{
-    ActorRequest, ChangeBy, ContentCheck, Intake, Lexicon, Limits, ListAccounts, PostSubmission, Query,
+    ActorRequest, Caller, ChangeBy, ContentCheck, Intake, Keys, Lexicon, Limits, ListAccounts, PostSubmission, Query,
     ReviewSubmission, SearchRequest, SiteRequest, SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
 };
 
 use vigil_query::network::Network;
 use vigil_query::statistics::Statistics;
+use vigil_store::Store;
 
 use crate::convert;
 use crate::status::{invalid_field, oversized_message_status, status_of_query_error};
@@ -23,6 +24,9 @@ use crate::status::{invalid_field, oversized_message_status, status_of_query_err
 /// The domain services, available once storage is open and migrated.
 #[derive(Clone, Debug)]
 pub struct Services {
+    pub keys: Keys,
+    /// For what no domain service wraps: the audit log's verification.
+    pub store: Arc<dyn Store>,
     pub intake: Intake,
     pub query: Query,
     pub tracking: Tracking,
@@ -49,6 +53,28 @@ impl ReadyServices {
 
     pub(crate) fn get(&self) -> Result<&Services, Status> {
         self.0.get().ok_or_else(|| Status::unavailable("storage is still opening; retry shortly"))
+    }
+}
+
+/// The caller the access layer authenticated for a method that needs a key.
+pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, Status> {
+    request.extensions().get::<Caller>().cloned().ok_or_else(|| Status::internal("no authenticated caller"))
+}
+
+/// Who a change is recorded as: the caller's key name. A request that names
+/// someone else is refused, so that no record claims an author who did not
+/// make it.
+pub(crate) fn changed_by(caller: &Caller, field: &str, claimed: &str) -> Result<String, Status> {
+    match claimed.trim() {
+        "" => Ok(caller.name.clone()),
+        claimed if claimed == caller.name => Ok(caller.name.clone()),
+        claimed => Err(invalid_field(
+            field,
+            format!(
+                "is {claimed:?}, but the API key is {:?}: leave it empty, vigil records the key's name",
+                caller.name
+            ),
+        )),
     }
 }
 
@@ -85,8 +111,9 @@ impl pb::intake_server::Intake for IntakeAdapter {
         request: Request<Streaming<pb::IngestPostsRequest>>,
     ) -> Result<Response<pb::IngestPostsResponse>, Status> {
         let services = self.0.get()?;
+        let caller = caller_of(&request)?;
         let mut stream = request.into_inner();
-        let mut ingest = services.intake.begin_ingest();
+        let mut ingest = services.intake.begin_ingest(caller);
         while let Some(message) = stream.next().await {
             let message = message.map_err(|status| {
                 oversized_message_status(status.code(), status.message(), services.max_message_bytes).unwrap_or(status)
@@ -287,16 +314,18 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         &self,
         request: Request<pb::UpdateAccountStatusRequest>,
     ) -> Result<Response<pb::UpdateAccountStatusResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let update = StatusUpdate {
             account: convert::account_choice("account", request.account)?,
             status: convert::account_status_of("status", request.status)?,
             reported_to: request.reported_to,
             at: convert::seconds_of("at", request.at.as_ref())?,
-            changed_by: request.changed_by,
+            changed_by: changed_by(&caller, "changed_by", &request.changed_by)?,
             note: request.note,
         };
-        let (account, event) = self.0.get()?.tracking.update_status(update).await.map_err(status_of_query_error)?;
+        let (account, event) =
+            self.0.get()?.tracking.update_status(update, &caller).await.map_err(status_of_query_error)?;
         tracing::info!(account_id = account.id, status = account.status.as_str(), "account status changed");
         Ok(Response::new(pb::UpdateAccountStatusResponse {
             account: Some(convert::account(account)),
@@ -308,6 +337,7 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         &self,
         request: Request<pb::RecordProfileSnapshotRequest>,
     ) -> Result<Response<pb::RecordProfileSnapshotResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let snapshot = SnapshotSubmission {
             account: convert::account_ref(request.account).unwrap_or_default(),
@@ -315,9 +345,9 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
             bio: request.bio,
             avatar_sha256: request.avatar_sha256,
             observed_at: convert::seconds_of("observed_at", request.observed_at.as_ref())?,
-            changed_by: request.changed_by,
+            changed_by: changed_by(&caller, "changed_by", &request.changed_by)?,
         };
-        let outcome = self.0.get()?.tracking.record_snapshot(snapshot).await.map_err(status_of_query_error)?;
+        let outcome = self.0.get()?.tracking.record_snapshot(snapshot, &caller).await.map_err(status_of_query_error)?;
         Ok(Response::new(pb::RecordProfileSnapshotResponse {
             account: Some(convert::account(outcome.account)),
             first_seen: outcome.first_seen,
@@ -330,6 +360,7 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         request: Request<pb::ReviewSuccessorRequest>,
     ) -> Result<Response<pb::ReviewSuccessorResponse>, Status> {
         use pb::review_successor_request::Decision;
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let confirm = match Decision::try_from(request.decision) {
             Ok(Decision::Confirm) => true,
@@ -340,7 +371,7 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         let review = ReviewSubmission {
             successor_id: request.successor_id,
             confirm,
-            reviewed_by: request.reviewed_by,
+            reviewed_by: changed_by(&caller, "reviewed_by", &request.reviewed_by)?,
             note: request.note,
         };
         let successor = self.0.get()?.tracking.review_successor(review).await.map_err(status_of_query_error)?;
@@ -411,47 +442,52 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
         &self,
         request: Request<pb::CreateActorRequest>,
     ) -> Result<Response<pb::ActorResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = ActorRequest::Create {
             name: request.name,
             kind: convert::actor_kind_of("kind", request.kind)?,
             account_ids: request.account_ids,
         };
-        self.actor_change(change, request.changed_by, request.note).await
+        self.actor_change(change, changed_by(&caller, "changed_by", &request.changed_by)?, request.note).await
     }
 
     async fn rename_actor(
         &self,
         request: Request<pb::RenameActorRequest>,
     ) -> Result<Response<pb::ActorResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = ActorRequest::Rename { actor_id: request.actor_id, name: request.name };
-        self.actor_change(change, request.changed_by, request.note).await
+        self.actor_change(change, changed_by(&caller, "changed_by", &request.changed_by)?, request.note).await
     }
 
     async fn assign_accounts(
         &self,
         request: Request<pb::AssignAccountsRequest>,
     ) -> Result<Response<pb::ActorResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = ActorRequest::Assign { actor_id: request.actor_id, account_ids: request.account_ids };
-        self.actor_change(change, request.changed_by, request.note).await
+        self.actor_change(change, changed_by(&caller, "changed_by", &request.changed_by)?, request.note).await
     }
 
     async fn merge_actors(
         &self,
         request: Request<pb::MergeActorsRequest>,
     ) -> Result<Response<pb::ActorResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change =
             ActorRequest::Merge { source_actor_id: request.source_actor_id, target_actor_id: request.target_actor_id };
-        self.actor_change(change, request.changed_by, request.note).await
+        self.actor_change(change, changed_by(&caller, "changed_by", &request.changed_by)?, request.note).await
     }
 
     async fn split_actor(
         &self,
         request: Request<pb::SplitActorRequest>,
     ) -> Result<Response<pb::SplitActorResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = ActorRequest::Split {
             actor_id: request.actor_id,
@@ -459,7 +495,7 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
             name: request.new_actor_name,
             kind: convert::actor_kind_of("new_actor_kind", request.new_actor_kind)?,
         };
-        let by = ChangeBy { changed_by: request.changed_by, note: request.note };
+        let by = ChangeBy { changed_by: changed_by(&caller, "changed_by", &request.changed_by)?, note: request.note };
         let changed = self.0.get()?.tracking.change_actors(change, by).await.map_err(status_of_query_error)?;
         Ok(Response::new(pb::SplitActorResponse {
             actor: changed.actor.map(convert::actor),
@@ -503,36 +539,42 @@ impl pb::tracking_server::Tracking for TrackingAdapter {
     }
 
     async fn record_site(&self, request: Request<pb::RecordSiteRequest>) -> Result<Response<pb::SiteResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = SiteRequest::Record {
             host_abuse_contact: request.host_abuse_contact,
             registrar_abuse_contact: request.registrar_abuse_contact,
         };
-        self.site_change(request.site, change, request.changed_by, String::new()).await
+        self.site_change(request.site, change, changed_by(&caller, "changed_by", &request.changed_by)?, String::new())
+            .await
     }
 
     async fn update_site_status(
         &self,
         request: Request<pb::UpdateSiteStatusRequest>,
     ) -> Result<Response<pb::SiteResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = SiteRequest::Status {
             status: convert::site_status_of("status", request.status)?,
             at: convert::seconds_of("at", request.at.as_ref())?,
         };
-        self.site_change(request.site, change, request.changed_by, request.note).await
+        self.site_change(request.site, change, changed_by(&caller, "changed_by", &request.changed_by)?, request.note)
+            .await
     }
 
     async fn record_takedown_request(
         &self,
         request: Request<pb::RecordTakedownRequestRequest>,
     ) -> Result<Response<pb::SiteResponse>, Status> {
+        let caller = caller_of(&request)?;
         let request = request.into_inner();
         let change = SiteRequest::TakedownRequested {
             sent_to: request.sent_to,
             at: convert::seconds_of("at", request.at.as_ref())?,
         };
-        self.site_change(request.site, change, request.changed_by, String::new()).await
+        self.site_change(request.site, change, changed_by(&caller, "changed_by", &request.changed_by)?, String::new())
+            .await
     }
 }
 

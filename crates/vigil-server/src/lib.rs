@@ -3,12 +3,15 @@
 //! errors to gRPC status (in `status`, and nowhere else), and the server's
 //! lifecycle.
 
+pub mod access;
 pub mod config;
 mod convert;
 pub mod extract_command;
 mod grpc;
+mod grpc_admin;
 mod grpc_network;
 mod grpc_statistics;
+pub mod keys_command;
 mod message_size;
 pub mod report_command;
 pub mod serve;

@@ -4,8 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use tokio::net::TcpListener;
-use vigil_server::config::{Cli, Command, ENV_LEXICON_DIR, ENV_LOG, LogFormat, ReportConfig, ServeConfig};
-use vigil_server::{extract_command, init_tracing, report_command, serve};
+use vigil_server::config::{
+    Cli, Command, DatabaseLocation, ENV_LEXICON_DIR, ENV_LOG, LogFormat, ReportConfig, ServeConfig,
+};
+use vigil_server::{extract_command, init_tracing, keys_command, report_command, serve};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -57,6 +59,20 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Keys(args) => {
+            init_tracing(LogFormat::Human, Some(environment.get(ENV_LOG).map_or("warn", String::as_str)));
+            let environment = &environment;
+            database_command("vigil keys", &args.database, environment, |location| async move {
+                let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+                keys_command::run_keys(&args.action, &location, environment, &mut out, &mut err).await
+            })
+        }
+        Command::Audit(args) => {
+            init_tracing(LogFormat::Human, Some(environment.get(ENV_LOG).map_or("warn", String::as_str)));
+            database_command("vigil audit", &args.database, &environment, |location| async move {
+                keys_command::run_audit(&args.action, &location, &mut std::io::stdout()).await
+            })
+        }
         Command::Serve(args) => {
             let config = match ServeConfig::resolve(&args, &environment) {
                 Ok(config) => config,
@@ -91,6 +107,41 @@ fn main() -> ExitCode {
                     }
                 }
             })
+        }
+    }
+}
+
+/// Resolves the database, runs `work` on a small runtime, and turns its
+/// error into a message and exit code 1 (2 for a configuration error).
+fn database_command<F, Fut>(
+    name: &str,
+    args: &vigil_server::config::DatabaseArgs,
+    environment: &HashMap<String, String>,
+    work: F,
+) -> ExitCode
+where
+    F: FnOnce(DatabaseLocation) -> Fut,
+    Fut: std::future::Future<Output = Result<(), keys_command::CommandError>>,
+{
+    let location = match DatabaseLocation::resolve(args, environment) {
+        Ok(location) => location,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{name}: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(work(location)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{name}: {error}");
+            ExitCode::FAILURE
         }
     }
 }

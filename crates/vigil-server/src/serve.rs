@@ -15,11 +15,13 @@ use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
 use vigil_query::network::{Network, NetworkSettings};
 use vigil_query::statistics::Statistics;
-use vigil_query::{Intake, IntakeSettings, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
+use vigil_query::{Intake, IntakeSettings, Keys, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
 use vigil_store::StoreError;
 
+use crate::access::AccessLayer;
 use crate::config::ServeConfig;
 use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services, TrackingAdapter};
+use crate::grpc_admin::AdminAdapter;
 use crate::grpc_network::NetworkAdapter;
 use crate::grpc_statistics::StatisticsAdapter;
 use crate::message_size::OversizedMessageLayer;
@@ -48,13 +50,14 @@ pub enum ServeError {
 }
 
 /// The gRPC service names health reports on, besides the whole server ("").
-const SERVICE_NAMES: [&str; 6] = [
+const SERVICE_NAMES: [&str; 7] = [
     "vigil.v1.Intake",
     "vigil.v1.Extraction",
     "vigil.v1.Query",
     "vigil.v1.Tracking",
     "vigil.v1.Network",
     "vigil.v1.Statistics",
+    "vigil.v1.Admin",
 ];
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
@@ -89,6 +92,7 @@ pub async fn run(
     let limit = config.max_message_bytes;
     let router = Server::builder()
         .layer(OversizedMessageLayer { limit })
+        .layer(AccessLayer { services: services.clone() })
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -112,6 +116,9 @@ pub async fn run(
         .add_service(
             pb::statistics_server::StatisticsServer::new(StatisticsAdapter(services.clone()))
                 .max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::admin_server::AdminServer::new(AdminAdapter(services.clone())).max_decoding_message_size(limit),
         );
 
     // Serve at once, health NOT_SERVING, while storage opens beside it; a
@@ -171,6 +178,8 @@ pub async fn run(
             tip_status_floor: config.tip_status_floor,
         };
         services.set(Services {
+            keys: Keys::new(Arc::clone(&shared), config.key_cache),
+            store: Arc::clone(&shared),
             intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
             tracking,

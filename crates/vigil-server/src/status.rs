@@ -3,7 +3,10 @@
 use tonic::{Code, Status};
 use vigil_proto::tonic;
 use vigil_query::QueryError;
+use vigil_query::access::AuditError;
 use vigil_store::StoreError;
+
+use crate::access::Refusal;
 
 pub fn status_of_query_error(error: QueryError) -> Status {
     match error {
@@ -11,6 +14,7 @@ pub fn status_of_query_error(error: QueryError) -> Status {
         QueryError::TooLarge { .. } => Status::resource_exhausted(error.to_string()),
         QueryError::NotFound(_) => Status::not_found(error.to_string()),
         QueryError::Conflict { .. } => Status::failed_precondition(error.to_string()),
+        QueryError::Forbidden { .. } => Status::permission_denied(error.to_string()),
         QueryError::Store(store) => status_of_store_error(store),
     }
 }
@@ -26,6 +30,28 @@ pub fn status_of_store_error(error: StoreError) -> Status {
             tracing::error!(error = %other, "storage failed");
             Status::internal("storage failed; the server log has the details")
         }
+    }
+}
+
+/// A broken chain is DATA_LOSS, naming the first entry that does not hold.
+pub fn status_of_audit_error(error: AuditError) -> Status {
+    match error {
+        AuditError::Broken(broken) => {
+            tracing::error!(error = %broken, "the audit log does not verify");
+            Status::data_loss(broken.to_string())
+        }
+        AuditError::Store(store) => status_of_store_error(store),
+    }
+}
+
+/// No key or a bad key is UNAUTHENTICATED; a good key of the wrong role,
+/// PERMISSION_DENIED.
+pub fn status_of_refusal(refusal: Refusal) -> Status {
+    let message = refusal.to_string();
+    match refusal {
+        Refusal::NoKey { .. } | Refusal::UnknownKey => Status::unauthenticated(message),
+        Refusal::NoRule { .. } | Refusal::WrongRole { .. } => Status::permission_denied(message),
+        Refusal::NotReady => Status::unavailable(message),
     }
 }
 
@@ -57,6 +83,7 @@ mod tests {
             QueryError::Conflict { field: "successor_id".into(), reason: "reviewed".into() },
             Code::FailedPrecondition,
         );
+        check(QueryError::Forbidden { field: "posts[0].platform".into(), reason: "x".into() }, Code::PermissionDenied);
         check(QueryError::Store(StoreError::Unavailable("disk full".into())), Code::Unavailable);
         check(QueryError::Store(StoreError::Worker("gone".into())), Code::Internal);
         let status = status_of_query_error(QueryError::Invalid { field: "text".into(), reason: "is empty".into() });

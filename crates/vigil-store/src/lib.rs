@@ -5,6 +5,8 @@
 //! Each write method is one transaction: it is applied whole or not at all. Values arrive already normalized by `vigil-extract`;
 //! the store never interprets text.
 
+mod access;
+pub mod audit;
 mod error;
 mod full_text;
 mod history;
@@ -18,6 +20,7 @@ mod statistics;
 
 use async_trait::async_trait;
 
+pub use access::*;
 pub use error::StoreError;
 pub use known_keys::KnownKeysState;
 pub use model::*;
@@ -27,9 +30,10 @@ pub use sqlite::{SqliteOptions, SqliteStore};
 pub use statistics::*;
 pub use vigil_extract::{IndicatorKind, Span};
 
-/// What vigil keeps, and how it is read back.
+/// What vigil keeps, and how it is read back. Every write a key holder
+/// makes is audited in its own transaction ([`AccessStore`]).
 #[async_trait]
-pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: AccessStore + Send + Sync + std::fmt::Debug + 'static {
     /// Stores a tip and what was extracted from it.
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError>;
 
@@ -38,8 +42,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
 
     /// Stores posts in one transaction. A post whose (platform, platform post
     /// id) is already stored, or earlier in `posts`, is a duplicate and
-    /// changes nothing. Outcomes are in the order of `posts`.
-    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError>;
+    /// changes nothing. Outcomes are in the order of `posts`. The posts
+    /// stored are audited as `ingested`'s.
+    async fn insert_posts(&self, posts: Vec<NewDocument>, ingested: ChangeNote) -> Result<PostsStored, StoreError>;
 
     /// One indicator with its most recent documents and the accounts in them.
     async fn indicator_report(

@@ -207,6 +207,38 @@ const STEPS: &[&str] = &[
     -- The transparency report counts status changes by status over time.
     CREATE INDEX account_event_by_status ON account_event (status, at) WHERE kind = 'status_changed';
     "#,
+    // 5: API keys (only the SHA-256 of each token) and the hash-chained,
+    // append-only audit log.
+    r#"
+    CREATE TABLE api_key (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('partner', 'analyst', 'admin')),
+        platform TEXT,
+        token_sha256 BLOB NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        revoked_at INTEGER,
+        revoked_by TEXT
+    );
+
+    CREATE TABLE audit_entry (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        records TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        previous_hash BLOB NOT NULL,
+        hash BLOB NOT NULL
+    );
+    -- The chain detects a change; the triggers refuse one made through SQL
+    -- without dropping them first.
+    CREATE TRIGGER audit_entry_no_update BEFORE UPDATE ON audit_entry
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -18,14 +18,29 @@ use vigil_proto::tonic::transport::Channel;
 pub struct Server {
     child: Child,
     pub endpoint: String,
+    /// An analyst key made before the server started.
+    pub key: String,
     /// The last lines the server logged, for failure messages.
     pub recent_logs: Arc<Mutex<VecDeque<String>>>,
+}
+
+/// An analyst key for the load, made with `vigil keys create`.
+fn create_key(data_dir: &Path, database_url: Option<&str>) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    command.args(["keys", "create", "--name", "load-analyst", "--role", "analyst", "--data-dir"]).arg(data_dir);
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let output = command.env_remove("VIGIL_CONFIG").output().expect("vigil keys create runs");
+    assert!(output.status.success(), "vigil keys create: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("a token is text").trim().to_owned()
 }
 
 impl Server {
     /// Starts `vigil serve` over `data_dir` (on PostgreSQL when
     /// `database_url` is set) and waits until it says where it listens.
     pub fn start(data_dir: &Path, database_url: Option<&str>) -> Server {
+        let key = create_key(data_dir, database_url);
         let mut command = Command::new(env!("CARGO_BIN_EXE_vigil"));
         command
             .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--data-dir"])
@@ -58,7 +73,7 @@ impl Server {
         let address = address_receiver
             .recv_timeout(Duration::from_secs(30))
             .unwrap_or_else(|_| panic!("vigil did not log its address; logs: {:?}", recent_logs.lock().unwrap()));
-        Server { child, endpoint: format!("http://{address}"), recent_logs }
+        Server { child, endpoint: format!("http://{address}"), key, recent_logs }
     }
 
     pub fn pid(&self) -> u32 {

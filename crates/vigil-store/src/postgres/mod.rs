@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
+use crate::audit::entries;
 use crate::full_text;
 use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
@@ -87,6 +88,7 @@ macro_rules! read_tx {
     };
 }
 
+mod access;
 mod actors;
 mod changes;
 mod migrations;
@@ -241,7 +243,7 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
+    async fn insert_posts(&self, posts: Vec<NewDocument>, ingested: ChangeNote) -> Result<PostsStored, StoreError> {
         let hashes = known_keys::document_hashes(&posts);
         self.known_keys.add(hashes.iter().copied());
         write_tx!(self, |tx| {
@@ -260,7 +262,12 @@ impl Store for PostgresStore {
                 .map(|&(id, _, new)| if new { PostOutcome::Stored(id) } else { PostOutcome::Duplicate(id) })
                 .collect();
             let post_authors = stored.outcomes.iter().map(|&(_, author, _)| author).collect();
-            Ok(PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors, post_authors })
+            let stored =
+                PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors, post_authors };
+            if let Some(entry) = entries::posts_ingested(ingested.at, &ingested.changed_by, &stored) {
+                access::append_audit(&tx, entry).await?;
+            }
+            Ok(stored)
         })
     }
 
@@ -343,6 +350,7 @@ impl Store for PostgresStore {
             let changed = tracking::change_status(&tx, &change).await?;
             if let Some((account, _)) = &changed {
                 self.channel.accounts_changed(&tx, &[account.id]).await?;
+                access::append_audit(&tx, entries::status_changed(&change, account)).await?;
             }
             Ok(changed)
         })
@@ -355,6 +363,7 @@ impl Store for PostgresStore {
             let stored = tracking::record_snapshot(&tx, &snapshot).await?;
             self.channel.keys_added(&tx, &hashes).await?;
             self.channel.accounts_changed(&tx, &[stored.account.id]).await?;
+            access::append_audit(&tx, entries::snapshot_recorded(&snapshot, &stored)).await?;
             Ok(stored)
         })
     }
@@ -378,6 +387,9 @@ impl Store for PostgresStore {
             if let Some(newest) = alerts.iter().map(|alert| alert.id).max() {
                 self.channel.alerts_raised(&tx, newest).await?;
             }
+            if let Some(entry) = entries::successors_proposed(&alerts) {
+                access::append_audit(&tx, entry).await?;
+            }
             Ok(alerts)
         })
     }
@@ -387,6 +399,7 @@ impl Store for PostgresStore {
             let outcome = tracking::review(&tx, &review).await?;
             if let ReviewOutcome::Reviewed(successor) = &outcome {
                 self.channel.accounts_changed(&tx, &[successor.account.id, successor.predecessor.id]).await?;
+                access::append_audit(&tx, entries::successor_reviewed(&review)).await?;
             }
             Ok(outcome)
         })
@@ -408,7 +421,13 @@ impl Store for PostgresStore {
             read_only = false,
             commit_if =
                 |outcome: &ActorOutcome| matches!(outcome, ActorOutcome::Changed(..) | ActorOutcome::Unassigned),
-            |tx| actors::apply(&tx, &change, &note).await
+            |tx| {
+                let outcome = actors::apply(&tx, &change, &note).await?;
+                if let Some(entry) = entries::actors_changed(&change, &note, &outcome) {
+                    access::append_audit(&tx, entry).await?;
+                }
+                Ok(outcome)
+            }
         )
     }
 
@@ -431,7 +450,13 @@ impl Store for PostgresStore {
         change: SiteChange,
         note: ChangeNote,
     ) -> Result<Option<SiteChanged>, StoreError> {
-        write_tx!(self, |tx| sites::change(&tx, &site, &change, &note).await)
+        write_tx!(self, |tx| {
+            let changed = sites::change(&tx, &site, &change, &note).await?;
+            if let Some(changed) = &changed {
+                access::append_audit(&tx, entries::site_changed(&change, &note, changed)).await?;
+            }
+            Ok(changed)
+        })
     }
 
     async fn site_history(

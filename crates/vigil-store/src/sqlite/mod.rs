@@ -11,11 +11,13 @@ use async_trait::async_trait;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
+use crate::audit::entries;
 use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 use crate::{full_text, history, migrations};
 
+mod access;
 mod actors;
 mod network;
 mod sites;
@@ -235,7 +237,7 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn insert_posts(&self, posts: Vec<NewDocument>) -> Result<PostsStored, StoreError> {
+    async fn insert_posts(&self, posts: Vec<NewDocument>, ingested: ChangeNote) -> Result<PostsStored, StoreError> {
         self.inner.known_keys.add(known_keys::document_hashes(&posts));
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
@@ -267,7 +269,11 @@ impl Store for SqliteStore {
                     }
                 });
             }
-            Ok(PostsStored { outcomes, first_seen_accounts, authors, post_authors })
+            let stored = PostsStored { outcomes, first_seen_accounts, authors, post_authors };
+            if let Some(entry) = entries::posts_ingested(ingested.at, &ingested.changed_by, &stored) {
+                access::append_audit(tx, entry)?;
+            }
+            Ok(stored)
         })
         .await
     }
@@ -347,12 +353,24 @@ impl Store for SqliteStore {
         &self,
         change: StatusChange,
     ) -> Result<Option<(AccountRecord, AccountEvent)>, StoreError> {
-        self.write(move |tx| tracking::change_status(tx, &change)).await
+        self.write(move |tx| {
+            let changed = tracking::change_status(tx, &change)?;
+            if let Some((account, _)) = &changed {
+                access::append_audit(tx, entries::status_changed(&change, account))?;
+            }
+            Ok(changed)
+        })
+        .await
     }
 
     async fn record_profile_snapshot(&self, snapshot: NewProfileSnapshot) -> Result<SnapshotStored, StoreError> {
         self.inner.known_keys.add(known_keys::account_hashes(&snapshot.account));
-        self.write(move |tx| Ok(tracking::record_snapshot(tx, &snapshot)?.0)).await
+        self.write(move |tx| {
+            let stored = tracking::record_snapshot(tx, &snapshot)?.0;
+            access::append_audit(tx, entries::snapshot_recorded(&snapshot, &stored))?;
+            Ok(stored)
+        })
+        .await
     }
 
     async fn tracked_accounts(
@@ -369,11 +387,25 @@ impl Store for SqliteStore {
     }
 
     async fn propose_successors(&self, proposals: Vec<NewSuccessor>) -> Result<Vec<AlertRecord>, StoreError> {
-        self.write(move |tx| tracking::propose(tx, &proposals)).await
+        self.write(move |tx| {
+            let alerts = tracking::propose(tx, &proposals)?;
+            if let Some(entry) = entries::successors_proposed(&alerts) {
+                access::append_audit(tx, entry)?;
+            }
+            Ok(alerts)
+        })
+        .await
     }
 
     async fn review_successor(&self, review: SuccessorReview) -> Result<ReviewOutcome, StoreError> {
-        self.write(move |tx| tracking::review(tx, &review)).await
+        self.write(move |tx| {
+            let outcome = tracking::review(tx, &review)?;
+            if let ReviewOutcome::Reviewed(_) = outcome {
+                access::append_audit(tx, entries::successor_reviewed(&review))?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn alerts_after(&self, after: AlertId, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
@@ -385,7 +417,14 @@ impl Store for SqliteStore {
     }
 
     async fn change_actors(&self, change: ActorChange, note: ChangeNote) -> Result<ActorOutcome, StoreError> {
-        self.write(move |tx| actors::apply(tx, &change, &note)).await
+        self.write(move |tx| {
+            let outcome = actors::apply(tx, &change, &note)?;
+            if let Some(entry) = entries::actors_changed(&change, &note, &outcome) {
+                access::append_audit(tx, entry)?;
+            }
+            Ok(outcome)
+        })
+        .await
     }
 
     async fn actor(&self, id: ActorId, max_entries: usize) -> Result<Option<ActorView>, StoreError> {
@@ -407,7 +446,14 @@ impl Store for SqliteStore {
         change: SiteChange,
         note: ChangeNote,
     ) -> Result<Option<SiteChanged>, StoreError> {
-        self.write(move |tx| sites::change(tx, &site, &change, &note)).await
+        self.write(move |tx| {
+            let changed = sites::change(tx, &site, &change, &note)?;
+            if let Some(changed) = &changed {
+                access::append_audit(tx, entries::site_changed(&change, &note, changed))?;
+            }
+            Ok(changed)
+        })
+        .await
     }
 
     async fn site_history(

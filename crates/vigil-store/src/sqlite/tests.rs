@@ -40,7 +40,10 @@ async fn data_survives_reopening() {
     {
         let store = open(dir.path());
         store
-            .insert_posts(vec![post("1", "texte", 100, vec![sighting(IndicatorKind::Domain, "example.org")])])
+            .insert_posts(
+                vec![post("1", "texte", 100, vec![sighting(IndicatorKind::Domain, "example.org")])],
+                ingested(),
+            )
             .await
             .unwrap();
         store.checkpoint().unwrap();
@@ -55,4 +58,8 @@ async fn data_survives_reopening() {
         AccountKey { platform: "telegram".into(), handle: Some("example_channel".into()), platform_account_id: None };
     let accounts = store.known_accounts(vec![account]).await.unwrap();
     assert_eq!(accounts[0].as_ref().map(|a| a.document_count), Some(1));
+}
+
+fn ingested() -> ChangeNote {
+    ChangeNote { changed_by: "crawler-a".into(), note: None, at: 1_700_000_000 }
 }

@@ -93,3 +93,8 @@ pub fn snapshot(account: AccountKey, display_name: &str, at: UnixSeconds) -> New
         changed_by: "crawler-example".into(),
     }
 }
+
+/// Who sends the posts the tests store.
+pub fn ingested() -> ChangeNote {
+    ChangeNote { changed_by: "crawler-a".into(), note: None, at: 1_700_000_000 }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use vigil_store::{AccountKey, DocumentKind, IndicatorKind, PostOutcome, Store, TipState, TipStatus};
 
-use crate::data::{key, post, post_by, search_all, sighting, telegram, tip};
+use crate::data::{ingested, key, post, post_by, search_all, sighting, telegram, tip};
 use crate::harness::Engine;
 
 conformance!(
@@ -56,7 +56,7 @@ async fn duplicate_posts_within_and_across_batches(engine: Engine) {
     let url = || sighting(IndicatorKind::Url, "https://example.org/x");
     let with_url = |id: &str, text: &str, at| vigil_store::NewDocument { sightings: vec![url()], ..post(id, text, at) };
     let first = store
-        .insert_posts(vec![with_url("1", "a", 100), with_url("2", "b", 200), with_url("1", "a again", 150)])
+        .insert_posts(vec![with_url("1", "a", 100), with_url("2", "b", 200), with_url("1", "a again", 150)], ingested())
         .await
         .unwrap();
     let [PostOutcome::Stored(one), PostOutcome::Stored(two), PostOutcome::Duplicate(dup)] = first.outcomes[..] else {
@@ -68,7 +68,7 @@ async fn duplicate_posts_within_and_across_batches(engine: Engine) {
     assert_eq!(first.first_seen_accounts.len(), 1);
     assert_eq!(first.authors, first.first_seen_accounts);
 
-    let again = store.insert_posts(vec![with_url("2", "b", 200), with_url("3", "c", 300)]).await.unwrap();
+    let again = store.insert_posts(vec![with_url("2", "b", 200), with_url("3", "c", 300)], ingested()).await.unwrap();
     let [PostOutcome::Duplicate(dup), PostOutcome::Stored(three)] = again.outcomes[..] else {
         panic!("duplicate, stored: {:?}", again.outcomes);
     };
@@ -78,7 +78,7 @@ async fn duplicate_posts_within_and_across_batches(engine: Engine) {
     assert_eq!(again.authors, first.authors, "the author of the post stored");
 
     // A batch of duplicates only stores nothing and names no author.
-    let none = store.insert_posts(vec![with_url("1", "a", 100)]).await.unwrap();
+    let none = store.insert_posts(vec![with_url("1", "a", 100)], ingested()).await.unwrap();
     assert_eq!(none.outcomes, vec![PostOutcome::Duplicate(one)]);
     assert!(none.authors.is_empty() && none.first_seen_accounts.is_empty());
 
@@ -92,7 +92,7 @@ async fn duplicate_posts_within_and_across_batches(engine: Engine) {
         }),
         ..with_url("1", "a", 400)
     };
-    let other = store.insert_posts(vec![elsewhere]).await.unwrap();
+    let other = store.insert_posts(vec![elsewhere], ingested()).await.unwrap();
     assert!(matches!(other.outcomes[..], [PostOutcome::Stored(id)] if id != one));
 
     let report = store.indicator_report(IndicatorKind::Url, "https://example.org/x".into(), 10).await.unwrap().unwrap();
@@ -109,7 +109,7 @@ async fn first_seen_accounts_are_reported_once(engine: Engine) {
     let mut b = post_by("2", "bravo_example", "deux", 200);
     b.mentioned_accounts = vec![telegram("charlie_example")];
     let c = post_by("3", "alpha_example", "trois", 300);
-    let stored = store.insert_posts(vec![a, b, c]).await.unwrap();
+    let stored = store.insert_posts(vec![a, b, c], ingested()).await.unwrap();
     let ids = store
         .known_accounts(vec![telegram("alpha_example"), telegram("bravo_example"), telegram("charlie_example")])
         .await
@@ -124,7 +124,7 @@ async fn first_seen_accounts_are_reported_once(engine: Engine) {
 
     let mut d = post_by("4", "delta_example", "quatre", 400);
     d.mentioned_accounts = vec![telegram("alpha_example")];
-    let later = store.insert_posts(vec![d]).await.unwrap();
+    let later = store.insert_posts(vec![d], ingested()).await.unwrap();
     assert_eq!(later.first_seen_accounts.len(), 1, "only delta is new: {later:?}");
     assert_eq!(later.authors, later.first_seen_accounts);
 
@@ -143,8 +143,8 @@ async fn indicator_counts_and_report_order(engine: Engine) {
     older.sightings = vec![wallet()];
     let mut tie = post_by("3", "charlie_example", "don", 500);
     tie.sightings = vec![wallet()];
-    let stored = store.insert_posts(vec![newer, older]).await.unwrap();
-    let tied = store.insert_posts(vec![tie]).await.unwrap();
+    let stored = store.insert_posts(vec![newer, older], ingested()).await.unwrap();
+    let tied = store.insert_posts(vec![tie], ingested()).await.unwrap();
     let ids: Vec<_> = stored
         .outcomes
         .iter()
@@ -198,7 +198,7 @@ async fn a_failing_batch_stores_nothing(engine: Engine) {
     good.categories = vec![("threat".into(), 0.5)];
     let mut broken = post_by("2", "charlie_example", "b", 200);
     broken.platform = None; // a post without its platform breaks the schema's rule
-    let result = store.insert_posts(vec![good.clone(), broken]).await;
+    let result = store.insert_posts(vec![good.clone(), broken], ingested()).await;
     assert!(result.is_err(), "{result:?}");
     assert_nothing_stored(store).await;
 
@@ -213,7 +213,7 @@ async fn a_failing_batch_stores_nothing(engine: Engine) {
     assert_eq!(store.tip_state([3; 32]).await.unwrap(), None);
 
     // The store still works, and the good post alone goes in.
-    let stored = store.insert_posts(vec![good]).await.unwrap();
+    let stored = store.insert_posts(vec![good], ingested()).await.unwrap();
     assert!(matches!(stored.outcomes[..], [PostOutcome::Stored(_)]));
     assert_eq!(stored.first_seen_accounts.len(), 2);
 }
@@ -243,7 +243,7 @@ async fn accounts_learn_their_platform_id(engine: Engine) {
     let first =
         vigil_store::NewDocument { author: Some(by_id.clone()), platform: Some("x".into()), ..post("1", "a", 100) };
     let second = vigil_store::NewDocument { author: Some(both), platform: Some("x".into()), ..post("2", "b", 200) };
-    let stored = store.insert_posts(vec![first, second]).await.unwrap();
+    let stored = store.insert_posts(vec![first, second], ingested()).await.unwrap();
     assert_eq!(stored.first_seen_accounts.len(), 1, "one account, met twice");
     let by_handle = AccountKey { platform: "x".into(), handle: Some("example_user".into()), platform_account_id: None };
     let found = store.known_accounts(vec![by_handle, by_id]).await.unwrap();
@@ -257,7 +257,7 @@ async fn accounts_learn_their_platform_id(engine: Engine) {
         platform_account_id: Some("42".into()),
     };
     let third = vigil_store::NewDocument { author: Some(renamed), platform: Some("x".into()), ..post("3", "c", 300) };
-    store.insert_posts(vec![third]).await.unwrap();
+    store.insert_posts(vec![third], ingested()).await.unwrap();
     let account = store
         .known_accounts(vec![AccountKey { platform: "x".into(), handle: None, platform_account_id: Some("42".into()) }])
         .await
@@ -275,7 +275,7 @@ async fn known_finds_indicators_and_accounts_in_one_read(engine: Engine) {
     let mut b = post("2", "b", 200);
     b.sightings = vec![sighting(IndicatorKind::Domain, "example.org")];
     b.author = Some(AccountKey { platform: "x".into(), handle: None, platform_account_id: Some("77".into()) });
-    store.insert_posts(vec![a, b]).await.unwrap();
+    store.insert_posts(vec![a, b], ingested()).await.unwrap();
 
     let asked = vec![
         key(IndicatorKind::Ipv4, "198.51.100.1"),
@@ -360,7 +360,7 @@ async fn concurrent_overlapping_batches_store_each_post_once(engine: Engine) {
             let mut results = Vec::new();
             for batch in numbers.chunks(5) {
                 let posts = batch.iter().map(|&n| document(n)).collect();
-                results.push((batch.to_vec(), store.insert_posts(posts).await?));
+                results.push((batch.to_vec(), store.insert_posts(posts, ingested()).await?));
             }
             Ok::<_, vigil_store::StoreError>(results)
         }));

@@ -15,7 +15,7 @@ use vigil_store::{
     SiteSelector, SiteStatus, StatusChange, SuccessorRecord, SuccessorReview, TimelineEntry, TopConnectorQuery,
 };
 
-use crate::data::{key, note, post_by, search, search_all, snapshot, telegram, tip};
+use crate::data::{ingested, key, note, post_by, search, search_all, snapshot, telegram, tip};
 use crate::harness::{self, Engine};
 
 /// Seeds the documents both tests share, in batches with duplicates.
@@ -75,7 +75,7 @@ async fn seed_documents(engine: &Engine) -> Vec<String> {
     let batches: [&[usize]; 4] =
         [&[0, 1, 2, 3, 4, 5, 6, 7, 3], &[8, 9, 1, 10, 11, 12], &[13, 14, 15, 16, 17, 18, 19, 20], &[20, 21, 22, 23, 0]];
     for batch in batches {
-        let stored = engine.store.insert_posts(batch.iter().map(|&n| document(n)).collect()).await.unwrap();
+        let stored = engine.store.insert_posts(batch.iter().map(|&n| document(n)).collect(), ingested()).await.unwrap();
         let outcomes: Vec<&str> = stored
             .outcomes
             .iter()

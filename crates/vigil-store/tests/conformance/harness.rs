@@ -61,6 +61,14 @@ impl Engine {
         }
     }
 
+    /// The SQLite database file, for tests that act on it behind the store.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        match &self.guard {
+            Guard::Sqlite(dir) => Some(SqliteOptions::in_directory(dir.path()).path),
+            Guard::Postgres(_) => None,
+        }
+    }
+
     /// The PostgreSQL URL and schema, for tests that act on the server.
     pub fn postgres_schema(&self) -> Option<(String, String)> {
         match &self.guard {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use tokio_postgres::NoTls;
 use vigil_store::{AccountKey, IndicatorKey, IndicatorKind, Known, Store};
 
-use crate::data::{key, post, sighting, snapshot, telegram, tip};
+use crate::data::{ingested, key, post, sighting, snapshot, telegram, tip};
 use crate::harness::Engine;
 
 conformance!(checks_answer_exactly_once_the_keys_are_loaded, a_reopened_store_loads_every_stored_key);
@@ -88,7 +88,7 @@ async fn write_everything(store: &dyn Store, tag: &str) -> (Vec<IndicatorKey>, V
     let mut second = post(&format!("{tag}2"), "un autre", 200);
     second.author = Some(by_id.clone());
     second.sightings = vec![sighting(IndicatorKind::Hashtag, &format!("#{tag}appel"))];
-    store.insert_posts(vec![first, second]).await.unwrap();
+    store.insert_posts(vec![first, second], ingested()).await.unwrap();
     let mut reported = tip("un signalement", 3_600, [tag.as_bytes()[0]; 32]);
     reported.document.sightings = vec![sighting(IndicatorKind::Url, &format!("https://example.org/{tag}"))];
     reported.document.mentioned_accounts = vec![telegram(&format!("{tag}_in_tip"))];

@@ -33,6 +33,7 @@ macro_rules! conformance {
     };
 }
 
+mod access;
 mod actors;
 mod data;
 mod documents;

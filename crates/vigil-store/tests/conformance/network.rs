@@ -10,7 +10,7 @@ use vigil_store::{
     PostOutcome, SharedIndicatorQuery, TopConnectorQuery, UnixSeconds,
 };
 
-use crate::data::{key, post_by, telegram};
+use crate::data::{ingested, key, post_by, telegram};
 use crate::harness::Engine;
 
 conformance!(
@@ -85,7 +85,7 @@ async fn seeded(engine: &Engine) -> Vec<DocumentId> {
 }
 
 async fn document_ids(engine: &Engine, posts: Vec<NewDocument>) -> Vec<DocumentId> {
-    let stored = engine.store.insert_posts(posts).await.unwrap();
+    let stored = engine.store.insert_posts(posts, ingested()).await.unwrap();
     stored
         .outcomes
         .into_iter()

@@ -7,7 +7,7 @@ use vigil_store::{
     DocumentId, DocumentKind, NewDocument, PostOutcome, SearchCursor, SearchHit, SearchOrder, SearchQuery,
 };
 
-use crate::data::{post, search, search_all, tip};
+use crate::data::{ingested, post, search, search_all, tip};
 use crate::harness::Engine;
 
 conformance!(
@@ -36,7 +36,7 @@ fn in_language(id: &str, text: &str, language: &str, at: i64) -> NewDocument {
 }
 
 async fn stored_ids(engine: &Engine, posts: Vec<NewDocument>) -> Vec<DocumentId> {
-    let stored = engine.store.insert_posts(posts).await.unwrap();
+    let stored = engine.store.insert_posts(posts, ingested()).await.unwrap();
     stored
         .outcomes
         .into_iter()
@@ -50,11 +50,14 @@ async fn stored_ids(engine: &Engine, posts: Vec<NewDocument>) -> Vec<DocumentId>
 async fn search_filters_orders_and_pages(engine: Engine) {
     let store = &engine.store;
     store
-        .insert_posts(vec![
-            post("1", "appel aux dons pour la cause", 100),
-            in_language("2", "un autre appel, urgent", "en", 200),
-            post("3", "rien à voir", 300),
-        ])
+        .insert_posts(
+            vec![
+                post("1", "appel aux dons pour la cause", 100),
+                in_language("2", "un autre appel, urgent", "en", 200),
+                post("3", "rien à voir", 300),
+            ],
+            ingested(),
+        )
         .await
         .unwrap();
     store.insert_tip(tip("appel signalé par un témoin", 3_600, [1; 32])).await.unwrap();
@@ -198,7 +201,7 @@ async fn arabic_diacritics_and_letter_variants_are_folded(engine: Engine) {
 
 async fn search_syntax_in_a_query_is_only_text(engine: Engine) {
     let store = &engine.store;
-    store.insert_posts(vec![post("1", "appel AND NEAR dons OR NOT x", 100)]).await.unwrap();
+    store.insert_posts(vec![post("1", "appel AND NEAR dons OR NOT x", 100)], ingested()).await.unwrap();
     for phrase in
         ["*", "-", "AND", "NEAR(", "\"", "a\"b", "()", "^", ":", "'", "...", "&", "|", "!", "<->", "\\", "a:*"]
     {
@@ -221,7 +224,7 @@ async fn documents_keep_their_categories_and_search_filters_on_them(engine: Engi
     threat.categories = vec![("threat".into(), 0.63), ("propaganda".into(), 0.4)];
     let mut financing = post("2", "appel aux dons", 200);
     financing.categories = vec![("financing".into(), 0.9)];
-    store.insert_posts(vec![threat, financing, post("3", "rien", 300)]).await.unwrap();
+    store.insert_posts(vec![threat, financing, post("3", "rien", 300)], ingested()).await.unwrap();
     let hits = store.search(SearchQuery { categories: vec!["threat".into()], ..search_all() }).await.unwrap();
     assert_eq!(hits.len(), 1);
     let mut categories = hits[0].document.categories.clone();

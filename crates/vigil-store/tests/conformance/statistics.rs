@@ -6,7 +6,7 @@ use vigil_store::{
     TipCounts, TransparencyReport,
 };
 
-use crate::data::{key, note, post, snapshot, tip};
+use crate::data::{ingested, key, note, post, snapshot, tip};
 use crate::harness::Engine;
 
 conformance!(
@@ -178,7 +178,7 @@ async fn tips_are_counted_by_language_with_unknown_as_und(engine: Engine) {
         tip.document.language = language.map(str::to_owned);
         engine.store.insert_tip(tip).await.unwrap();
     }
-    engine.store.insert_posts(vec![post("1", "g", T0)]).await.unwrap();
+    engine.store.insert_posts(vec![post("1", "g", T0)], ingested()).await.unwrap();
     let tips = report_over(&engine, T0, T0 + DAY).await.tips;
     assert_eq!(tips.received, 5, "posts and tips outside [from, until) are not tips received");
     let by_language: Vec<(&str, u64)> =

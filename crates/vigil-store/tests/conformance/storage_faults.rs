@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use vigil_store::{IndicatorKind, PostgresOptions, PostgresStore, PostsStored, Store, StoreError};
 
-use crate::data::{post, sighting};
+use crate::data::{ingested, post, sighting};
 use crate::harness::{DEFAULT_PG_URL, connect_admin};
 
 /// Attempts allowed for the pool to drop connections the server closed:
@@ -37,7 +37,7 @@ async fn exercise(url: String, database: String) {
         .expect("the store connects");
     let mut first = post("1", "avant", 100);
     first.sightings = vec![sighting(IndicatorKind::Domain, "before.example.org")];
-    store.insert_posts(vec![first]).await.expect("the server takes writes");
+    store.insert_posts(vec![first], ingested()).await.expect("the server takes writes");
 
     // New sessions are read-only; the store's current ones are cut.
     let set_read_only = |on: bool| {
@@ -103,7 +103,7 @@ async fn exercise(url: String, database: String) {
 async fn write_during(store: &PostgresStore) -> Result<PostsStored, StoreError> {
     let mut second = post("2", "pendant", 200);
     second.sightings = vec![sighting(IndicatorKind::Domain, "during.example.org")];
-    store.insert_posts(vec![second]).await
+    store.insert_posts(vec![second], ingested()).await
 }
 
 /// The test server's URL with another database in its path.

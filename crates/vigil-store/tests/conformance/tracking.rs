@@ -8,7 +8,7 @@ use vigil_store::{
     NewSuccessor, ProfileSnapshot, ReviewOutcome, StatusChange, SuccessorReview, SuccessorState,
 };
 
-use crate::data::{key, post_by, sighting, snapshot, telegram};
+use crate::data::{ingested, key, post_by, sighting, snapshot, telegram};
 use crate::harness::Engine;
 
 conformance!(
@@ -98,7 +98,7 @@ async fn accounts_met_in_posts_start_with_a_first_seen_event(engine: Engine) {
     let store = &engine.store;
     let mut document = post_by("1", "alpha_example", "un", 500);
     document.mentioned_accounts = vec![telegram("bravo_example")];
-    store.insert_posts(vec![document]).await.unwrap();
+    store.insert_posts(vec![document], ingested()).await.unwrap();
     for handle in ["alpha_example", "bravo_example"] {
         let history = store.account_history(AccountSelector::Key(telegram(handle)), 10).await.unwrap().unwrap();
         assert_eq!(history.events.len(), 1, "{handle}: {history:?}");
@@ -179,7 +179,7 @@ async fn list_accounts_filters_and_pages(engine: Engine) {
 
 async fn a_snapshot_replaces_the_current_profile(engine: Engine) {
     let store = &engine.store;
-    store.insert_posts(vec![post_by("1", "abu_example", "un", 100)]).await.unwrap();
+    store.insert_posts(vec![post_by("1", "abu_example", "un", 100)], ingested()).await.unwrap();
     let first = store.record_profile_snapshot(snapshot(telegram("abu_example"), "Abu", 200)).await.unwrap();
     assert!(!first.first_seen, "known from a post already");
     assert_eq!((first.account.first_seen, first.account.last_seen), (100, 200));
@@ -232,7 +232,7 @@ async fn tracked_accounts_show_links_and_recent_posts(engine: Engine) {
     other.sightings = vec![sighting(IndicatorKind::Hashtag, "not_posted")];
     other.mentioned_accounts = vec![telegram("abu_example")];
     posts.push(other);
-    store.insert_posts(posts).await.unwrap();
+    store.insert_posts(posts, ingested()).await.unwrap();
     let abu = store.record_profile_snapshot(snapshot(telegram("abu_example"), "Abu", 500)).await.unwrap().account;
 
     let tracked = store.tracked_accounts(Some(vec![abu.id]), 150, 10).await.unwrap();

@@ -1,0 +1,268 @@
+//! Who is calling: API keys (created, listed, revoked, and checked on every
+//! call), and the audit log's verification.
+//!
+//! A token is 256 random bits, shown once. vigil keeps only its SHA-256:
+//! a token that strong needs no slow hash, and a stolen database yields no
+//! usable key.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use vigil_store::audit::{ChainBreak, ChainVerifier};
+use vigil_store::{ApiKeyRecord, KeyRevocation, NewApiKey, Role, Store, StoreError, UnixSeconds};
+
+use crate::QueryError;
+use crate::sightings::normalize_platform;
+
+/// What every token starts with, so that secret scanners and people can
+/// tell a vigil key when one leaks into a paste or a repository.
+pub const TOKEN_PREFIX: &str = "vigil_";
+const TOKEN_BYTES: usize = 32;
+const MAX_KEY_NAME: usize = 64;
+/// Cached answers at most: a flood of made-up tokens must not grow memory.
+const MAX_CACHED: usize = 10_000;
+
+/// An authenticated caller: the key's name, which is who the audit log and
+/// every history name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+    /// A partner key bound to a platform touches only that platform.
+    pub platform: Option<String>,
+}
+
+impl Caller {
+    /// Refuses a partner bound to another platform than `platform`.
+    pub fn check_platform(&self, field: &str, platform: &str) -> Result<(), QueryError> {
+        match &self.platform {
+            Some(own) if self.role == Role::Partner && own != platform => Err(QueryError::Forbidden {
+                field: field.into(),
+                reason: format!("is {platform:?}, but key {:?} may only act on {own:?}", self.name),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A partner key without a platform (a crawler) sends posts, but changes
+    /// no account's status: only a platform speaks for its accounts.
+    pub fn check_may_change_status(&self, platform: &str) -> Result<(), QueryError> {
+        if self.role == Role::Partner && self.platform.is_none() {
+            return Err(QueryError::Forbidden {
+                field: "account".into(),
+                reason: format!("status changes need an analyst key or a partner key bound to {platform:?}"),
+            });
+        }
+        self.check_platform("account.platform", platform)
+    }
+}
+
+/// A key as created: the token is in no log and in no Debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CreatedKey {
+    pub record: ApiKeyRecord,
+    pub token: String,
+}
+
+impl std::fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKey").field("record", &self.record).finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewKeyRequest {
+    pub name: String,
+    pub role: Role,
+    pub platform: String,
+}
+
+#[derive(Clone, Debug)]
+struct Cached {
+    caller: Option<Caller>,
+    until: Instant,
+}
+
+/// API keys, checked on every call. Answers are cached for `cache_for`, so
+/// the hot path reads no storage; a revocation made through this process
+/// applies at once, one made elsewhere (another replica, `vigil keys
+/// revoke`) within `cache_for`.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    store: Arc<dyn Store>,
+    cache_for: Duration,
+    cache: Arc<Mutex<HashMap<[u8; 32], Cached>>>,
+}
+
+impl Keys {
+    pub fn new(store: Arc<dyn Store>, cache_for: Duration) -> Keys {
+        Keys { store, cache_for, cache: Arc::default() }
+    }
+
+    /// The caller a token belongs to; `None` for an unknown or revoked key.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, QueryError> {
+        let hash = token_hash(token);
+        let now = Instant::now();
+        if let Some(cached) = self.cached(&hash, now) {
+            return Ok(cached);
+        }
+        let caller = self
+            .store
+            .api_key_by_token(hash)
+            .await?
+            .filter(|key| key.revoked_at.is_none())
+            .map(|key| Caller { name: key.name, role: key.role, platform: key.platform });
+        let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(hash, Cached { caller: caller.clone(), until: now + self.cache_for });
+        Ok(caller)
+    }
+
+    fn cached(&self, hash: &[u8; 32], now: Instant) -> Option<Option<Caller>> {
+        let cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        cache.get(hash).filter(|cached| cached.until > now).map(|cached| cached.caller.clone())
+    }
+
+    pub async fn create(&self, request: NewKeyRequest, created_by: &str) -> Result<CreatedKey, QueryError> {
+        let name = request.name.trim();
+        let valid_name = (1..=MAX_KEY_NAME).contains(&name.len())
+            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if !valid_name {
+            return Err(QueryError::invalid(
+                "name",
+                format!("must be 1 to {MAX_KEY_NAME} lowercase letters, digits, '.', '_' or '-'"),
+            ));
+        }
+        let platform = match (request.role, request.platform.trim()) {
+            (_, "") => None,
+            (Role::Partner, platform) => Some(normalize_platform("platform", platform)?),
+            (role, _) => {
+                return Err(QueryError::invalid(
+                    "platform",
+                    format!("is for partner keys only, not {}", role.as_str()),
+                ));
+            }
+        };
+        let token = new_token()?;
+        let key = NewApiKey {
+            name: name.to_owned(),
+            role: request.role,
+            platform,
+            token_sha256: token_hash(&token),
+            created_at: now(),
+            created_by: created_by.to_owned(),
+        };
+        match self.store.create_api_key(key).await? {
+            Some(record) => Ok(CreatedKey { record, token }),
+            None => Err(QueryError::Conflict {
+                field: "name".into(),
+                reason: format!("{name:?} is taken (names are never reused, revoked or not)"),
+            }),
+        }
+    }
+
+    pub async fn list(&self) -> Result<Vec<ApiKeyRecord>, QueryError> {
+        Ok(self.store.list_api_keys().await?)
+    }
+
+    pub async fn revoke(&self, name: &str, revoked_by: &str) -> Result<ApiKeyRecord, QueryError> {
+        match self.store.revoke_api_key(name.trim().to_owned(), revoked_by.to_owned(), now()).await? {
+            KeyRevocation::Revoked(record) => {
+                // This process stops honouring it at once.
+                self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+                Ok(record)
+            }
+            KeyRevocation::AlreadyRevoked(_) => {
+                Err(QueryError::Conflict { field: "name".into(), reason: format!("{name:?} is already revoked") })
+            }
+            KeyRevocation::NoSuchKey => Err(QueryError::NotFound(format!("key {name:?}"))),
+        }
+    }
+}
+
+/// What `vigil audit verify` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditVerified {
+    pub entries: u64,
+    pub head_id: i64,
+    /// Hex; an operator who records it elsewhere can later tell whether
+    /// entries were cut off the end, which the chain alone cannot show.
+    pub head_hash: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error(transparent)]
+    Broken(#[from] ChainBreak),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Walks the whole audit log from its first entry and checks every link.
+pub async fn verify_audit_log(store: &dyn Store) -> Result<AuditVerified, AuditError> {
+    const PAGE: usize = 1_000;
+    let mut verifier = ChainVerifier::default();
+    loop {
+        let page = store.audit_entries(verifier.last_id(), PAGE).await?;
+        for entry in &page {
+            verifier.check(entry)?;
+        }
+        if page.len() < PAGE {
+            break;
+        }
+    }
+    let (head_id, head_hash) = verifier.head();
+    let head_hash = head_hash.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(AuditVerified { entries: verifier.checked(), head_id, head_hash })
+}
+
+fn new_token() -> Result<String, QueryError> {
+    let mut random = [0u8; TOKEN_BYTES];
+    getrandom::fill(&mut random)
+        .map_err(|error| QueryError::Store(StoreError::Worker(format!("no randomness: {error}"))))?;
+    Ok(format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)))
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.trim().as_bytes()).into()
+}
+
+fn now() -> UnixSeconds {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_256_random_bits_behind_the_prefix() {
+        let token = new_token().unwrap();
+        let body = token.strip_prefix(TOKEN_PREFIX).expect("the prefix");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(body).unwrap();
+        assert_eq!(bytes.len(), 32);
+        assert_ne!(token, new_token().unwrap());
+    }
+
+    #[test]
+    fn partners_bound_to_a_platform_stay_on_it() {
+        let partner = Caller { name: "platform-x".into(), role: Role::Partner, platform: Some("telegram".into()) };
+        assert!(partner.check_platform("posts[0].platform", "telegram").is_ok());
+        let refused = partner.check_platform("posts[0].platform", "x").unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "posts[0].platform is \"x\", but key \"platform-x\" may only act on \"telegram\""
+        );
+        assert!(partner.check_may_change_status("telegram").is_ok());
+        let crawler = Caller { platform: None, name: "crawler-a".into(), ..partner.clone() };
+        assert!(crawler.check_platform("posts[0].platform", "x").is_ok());
+        assert!(crawler.check_may_change_status("telegram").is_err());
+        let analyst = Caller { role: Role::Analyst, platform: None, ..partner };
+        assert!(analyst.check_may_change_status("x").is_ok());
+    }
+}
