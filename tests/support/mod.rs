@@ -197,6 +197,15 @@ impl Vigil {
         }
     }
 
+    /// Stops as [`Vigil::stop`] does, and returns every line it logged.
+    pub async fn stop_keeping_logs(self) -> Vec<String> {
+        let logs = Arc::clone(&self.logs);
+        self.stop().await;
+        // The reader thread drains the pipe of the ended process.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        logs.lock().unwrap().clone()
+    }
+
     /// SIGTERM, then waits for a clean exit. Async, so that clients still
     /// connected on the test's runtime can answer the server's GOAWAY.
     pub async fn stop(mut self) {

@@ -1,0 +1,95 @@
+//! Nothing that identifies a tipster is kept: a tip is submitted with
+//! recognisable markers in every place a client can put them (headers a
+//! browser, a proxy or a tool would send), then the data directory's files
+//! and the server's whole log are searched for them. The tip's text is
+//! evidence and is stored, but never logged; nor are receipt codes or keys.
+
+mod support;
+
+use vigil_proto::tonic::{self, Request};
+use vigil_proto::v1::intake_client::IntakeClient;
+use vigil_proto::v1::{GetTipStatusRequest, SubmitTipRequest};
+
+use support::Vigil;
+
+const TEXT_MARKER: &str = "QZXTEXTMARKERQZX";
+const USER_AGENT: &str = "QZXAGENTQZX/1.0";
+const FORWARDED_FOR: &str = "198.51.100.77";
+const COOKIE: &str = "session=QZXCOOKIEQZX";
+
+fn with_markers<T>(message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    let metadata = request.metadata_mut();
+    metadata.insert("user-agent", USER_AGENT.parse().unwrap());
+    metadata.insert("x-forwarded-for", FORWARDED_FOR.parse().unwrap());
+    metadata.insert("x-real-ip", FORWARDED_FOR.parse().unwrap());
+    metadata.insert("cookie", COOKIE.parse().unwrap());
+    request
+}
+
+/// Every file under `dir`, read whole (the database, its WAL, anything else).
+fn files_under(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push((path.display().to_string(), std::fs::read(&path).unwrap()));
+        }
+    }
+    files
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn a_tip_leaves_no_trace_of_who_sent_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let mut intake = IntakeClient::new(vigil.public_channel().await);
+    let tip = SubmitTipRequest {
+        text: format!("Cette chaîne {TEXT_MARKER} diffuse hxxps://example[.]org/appel"),
+        language_hint: "fr".into(),
+        urls: vec!["https://example.org/appel".into()],
+    };
+    let receipt = intake.submit_tip(with_markers(tip)).await.unwrap().into_inner();
+    let status = intake
+        .get_tip_status(with_markers(GetTipStatusRequest { receipt_code: receipt.receipt_code.clone() }))
+        .await
+        .unwrap();
+    assert_eq!(status.into_inner().follow_up_count, 0);
+    // A wrong code is refused the same way, whatever the caller sends.
+    let wrong = intake
+        .get_tip_status(with_markers(GetTipStatusRequest { receipt_code: "0000-0000-0000-0000-0000-0000".into() }))
+        .await;
+    assert_eq!(wrong.unwrap_err().code(), tonic::Code::NotFound);
+    let tokens: Vec<String> = vigil.tokens.values().cloned().collect();
+    let logs = vigil.stop_keeping_logs().await;
+    assert!(logs.len() > 3, "the log was captured: {logs:?}");
+    for line in &logs {
+        for marker in [TEXT_MARKER, USER_AGENT, FORWARDED_FOR, "QZXCOOKIEQZX", &receipt.receipt_code] {
+            assert!(!line.contains(marker), "the log holds {marker:?}: {line}");
+        }
+        assert!(!tokens.iter().any(|token| line.contains(token.as_str())), "the log holds an API key: {line}");
+    }
+
+    let receipt_bare = receipt.receipt_code.replace('-', "");
+    let mut text_found = false;
+    for (path, bytes) in files_under(dir.path()) {
+        for marker in [USER_AGENT, FORWARDED_FOR, "QZXCOOKIEQZX", "127.0.0.1", &receipt.receipt_code, &receipt_bare] {
+            assert!(!contains(&bytes, marker), "{path} holds {marker:?}");
+        }
+        text_found |= contains(&bytes, TEXT_MARKER);
+    }
+    assert!(text_found, "the tip's text is evidence and is stored: the scan must see it to be trusted");
+
+    // The tip's time is the hour it came in, no finer.
+    let database = rusqlite::Connection::open(dir.path().join("vigil.sqlite3")).unwrap();
+    let observed_at: i64 =
+        database.query_row("SELECT observed_at FROM document WHERE kind = 'tip'", [], |row| row.get(0)).unwrap();
+    assert_eq!(observed_at % 3600, 0, "{observed_at}");
+}
