@@ -93,3 +93,29 @@ async fn a_tip_leaves_no_trace_of_who_sent_it() {
         database.query_row("SELECT observed_at FROM document WHERE kind = 'tip'", [], |row| row.get(0)).unwrap();
     assert_eq!(observed_at % 3600, 0, "{observed_at}");
 }
+
+/// A flood of public requests from one address is cut off at its burst;
+/// keyed callers and health checks go on unaffected.
+#[tokio::test]
+async fn a_public_flood_is_cut_off_while_analysts_keep_working() {
+    use vigil_proto::v1::query_client::QueryClient;
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &["--public-burst", "3"]);
+    vigil.wait_serving().await;
+    let mut intake = IntakeClient::new(vigil.public_channel().await);
+    let mut query = QueryClient::new(vigil.channel().await);
+    let mut codes = Vec::new();
+    for n in 0..8 {
+        let tip = SubmitTipRequest { text: format!("message {n} https://example.org/f"), ..Default::default() };
+        codes.push(intake.submit_tip(tip).await.map(|_| ()));
+        let check = vigil_proto::v1::CheckContentRequest { text: "https://example.org/f".into(), ..Default::default() };
+        query.check_content(check).await.expect("an analyst is not limited by the public flood");
+    }
+    let admitted = codes.iter().filter(|code| code.is_ok()).count();
+    // Refilled at one every 2 s: a slow run may earn one more.
+    assert!((3..=4).contains(&admitted), "{codes:?}");
+    let refused = codes.last().unwrap().as_ref().unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("limit of 3 at once"), "{refused:?}");
+    vigil.stop().await;
+}

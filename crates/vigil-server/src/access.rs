@@ -5,9 +5,11 @@
 //! until someone decides who may call it (and the role matrix test fails
 //! until they do).
 
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::codegen::{BoxFuture, http};
+use tonic::transport::server::TcpConnectInfo;
 use tower_layer::Layer;
 use tower_service::Service;
 use vigil_proto::tonic;
@@ -15,6 +17,7 @@ use vigil_query::Caller;
 use vigil_store::Role;
 
 use crate::grpc::ReadyServices;
+use crate::rate_limit::PublicLimiter;
 use crate::status::status_of_refusal;
 
 /// Why the access layer turned a call away.
@@ -30,6 +33,10 @@ pub enum Refusal {
     WrongRole { required: Access, caller: Caller },
     #[error("storage is still opening; retry shortly")]
     NotReady,
+    #[error(
+        "public requests from this address are over the limit of {burst} at once, then one every {every_seconds} s; retry later"
+    )]
+    RateLimited { burst: u32, every_seconds: u32 },
 }
 
 /// Who may call a method.
@@ -120,13 +127,15 @@ fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
 #[derive(Clone, Debug)]
 pub struct AccessLayer {
     pub services: ReadyServices,
+    /// Applied to the public vigil methods (tips), not to health checks.
+    pub limiter: Arc<PublicLimiter>,
 }
 
 impl<S> Layer<S> for AccessLayer {
     type Service = AccessCheck<S>;
 
     fn layer(&self, inner: S) -> AccessCheck<S> {
-        AccessCheck { inner, services: self.services.clone() }
+        AccessCheck { inner, services: self.services.clone(), limiter: Arc::clone(&self.limiter) }
     }
 }
 
@@ -134,6 +143,7 @@ impl<S> Layer<S> for AccessLayer {
 pub struct AccessCheck<S> {
     inner: S,
     services: ReadyServices,
+    limiter: Arc<PublicLimiter>,
 }
 
 impl<S, RequestBody, ResponseBody> Service<http::Request<RequestBody>> for AccessCheck<S>
@@ -160,6 +170,16 @@ where
             Some(Access::Public) => {
                 // A caller cannot smuggle an identity into a public method.
                 request.extensions_mut().remove::<Caller>();
+                if request.uri().path().starts_with("/vigil.v1.") {
+                    let source = request.extensions().get::<TcpConnectInfo>().and_then(|info| info.remote_addr());
+                    if !self.limiter.admit(source.map(|address| address.ip())) {
+                        let rate = self.limiter.rate();
+                        return refuse(Refusal::RateLimited {
+                            burst: rate.per_source_burst as u32,
+                            every_seconds: (1.0 / rate.per_source_per_second).round() as u32,
+                        });
+                    }
+                }
                 return Box::pin(self.inner.call(request));
             }
             Some(required) => required,

@@ -14,6 +14,8 @@ use serde::Deserialize;
 use thiserror::Error;
 use vigil_query::Limits;
 
+use crate::rate_limit::PublicRate;
+
 pub const ENV_LISTEN: &str = "VIGIL_LISTEN";
 pub const ENV_DATA_DIR: &str = "VIGIL_DATA_DIR";
 pub const ENV_DATABASE_URL: &str = "VIGIL_DATABASE_URL";
@@ -28,6 +30,7 @@ pub const ENV_MAX_TEXT_BYTES: &str = "VIGIL_MAX_TEXT_BYTES";
 pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
 pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
 pub const ENV_MAX_POSTS_PER_STREAM: &str = "VIGIL_MAX_POSTS_PER_STREAM";
+pub const ENV_PUBLIC_BURST: &str = "VIGIL_PUBLIC_BURST";
 
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about = "Counter-extremism intelligence service")]
@@ -159,6 +162,10 @@ pub struct ServeArgs {
     /// Most posts in one IngestPosts stream [default: 100000].
     #[arg(long)]
     pub max_posts_per_stream: Option<usize>,
+    /// Public requests (tips, tip status) one address may make at once,
+    /// refilled at one every 2 s [default: 20].
+    #[arg(long)]
+    pub public_burst: Option<u32>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -244,10 +251,11 @@ pub struct FileConfig {
     pub max_message_bytes: Option<usize>,
     pub max_posts_per_message: Option<usize>,
     pub max_posts_per_stream: Option<usize>,
+    pub public_burst: Option<u32>,
 }
 
 /// Everything `vigil serve` runs with, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ServeConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
@@ -265,6 +273,8 @@ pub struct ServeConfig {
     /// How long an API key's check is remembered: a key revoked elsewhere
     /// is honoured this long at most.
     pub key_cache: Duration,
+    /// Limits on the public methods, kept in memory only.
+    pub public_rate: PublicRate,
 }
 
 #[derive(Debug, Error)]
@@ -333,6 +343,12 @@ impl ServeConfig {
             tip_status_floor: Duration::from_millis(25),
             shutdown_grace: Duration::from_secs(10),
             key_cache: Duration::from_secs(10),
+            public_rate: PublicRate {
+                per_source_burst: f64::from(
+                    args.public_burst.or(env.get(ENV_PUBLIC_BURST)?).or(file.public_burst).unwrap_or(20),
+                ),
+                ..PublicRate::default()
+            },
         };
         config.validate()?;
         Ok(config)
@@ -350,6 +366,7 @@ impl ServeConfig {
         positive("max_text_bytes", self.limits.max_text_bytes)?;
         positive("max_posts_per_message", self.limits.max_posts_per_message)?;
         positive("max_posts_per_stream", self.limits.max_posts_per_stream)?;
+        positive("public_burst", self.public_rate.per_source_burst as usize)?;
         if self.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid {
                 name: "max_message_bytes",

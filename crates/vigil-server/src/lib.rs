@@ -13,6 +13,7 @@ mod grpc_network;
 mod grpc_statistics;
 pub mod keys_command;
 mod message_size;
+pub mod rate_limit;
 pub mod report_command;
 pub mod serve;
 mod status;

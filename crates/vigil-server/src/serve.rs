@@ -25,6 +25,7 @@ use crate::grpc_admin::AdminAdapter;
 use crate::grpc_network::NetworkAdapter;
 use crate::grpc_statistics::StatisticsAdapter;
 use crate::message_size::OversizedMessageLayer;
+use crate::rate_limit::PublicLimiter;
 use crate::storage::Storage;
 
 #[derive(Debug, Error)]
@@ -48,6 +49,8 @@ pub enum ServeError {
     #[error("benign list {path}: {reason}")]
     BenignList { path: String, reason: String },
 }
+
+const MAX_CONCURRENT_STREAMS: u32 = 256;
 
 /// The gRPC service names health reports on, besides the whole server ("").
 const SERVICE_NAMES: [&str; 7] = [
@@ -91,8 +94,11 @@ pub async fn run(
     let services = ReadyServices::default();
     let limit = config.max_message_bytes;
     let router = Server::builder()
+        // A cap on streams per connection, so that one client cannot hold
+        // the server's memory with calls it never finishes.
+        .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
         .layer(OversizedMessageLayer { limit })
-        .layer(AccessLayer { services: services.clone() })
+        .layer(AccessLayer { services: services.clone(), limiter: Arc::new(PublicLimiter::new(config.public_rate)) })
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

@@ -52,6 +52,7 @@ pub fn status_of_refusal(refusal: Refusal) -> Status {
         Refusal::NoKey { .. } | Refusal::UnknownKey => Status::unauthenticated(message),
         Refusal::NoRule { .. } | Refusal::WrongRole { .. } => Status::permission_denied(message),
         Refusal::NotReady => Status::unavailable(message),
+        Refusal::RateLimited { .. } => Status::resource_exhausted(message),
     }
 }
 
