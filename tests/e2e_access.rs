@@ -18,7 +18,7 @@ use support::{Authed, Vigil};
 
 /// The policy, by `package.Service/Method`.
 fn expected_rule(method: &str) -> Option<Access> {
-    let public = ["SubmitTip", "GetTipStatus", "Check", "Watch", "ServerReflectionInfo"];
+    let public = ["SubmitTip", "GetTipStatus", "AddTipFollowUp", "Check", "Watch", "ServerReflectionInfo"];
     let partner = ["IngestPosts", "CheckContent", "Extract", "UpdateAccountStatus", "RecordProfileSnapshot"];
     let (service, name) = method.split_once('/')?;
     let access = match service {

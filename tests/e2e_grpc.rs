@@ -44,7 +44,7 @@ async fn a_tip_is_found_by_lookup_search_and_check_and_survives_a_restart() {
         .unwrap()
         .into_inner();
     assert!(!receipt.tip_id.is_empty());
-    assert_eq!(receipt.receipt_code.len(), 29);
+    assert_eq!(receipt.receipt_code.len(), 34, "28 characters in groups of four: {}", receipt.receipt_code);
     let status = intake
         .get_tip_status(GetTipStatusRequest { receipt_code: receipt.receipt_code.clone() })
         .await

@@ -8,11 +8,12 @@ mod support;
 
 use vigil_proto::tonic::{self, Request};
 use vigil_proto::v1::intake_client::IntakeClient;
-use vigil_proto::v1::{GetTipStatusRequest, SubmitTipRequest};
+use vigil_proto::v1::{AddTipFollowUpRequest, GetTipStatusRequest, SubmitTipRequest};
 
 use support::Vigil;
 
 const TEXT_MARKER: &str = "QZXTEXTMARKERQZX";
+const FOLLOW_UP_MARKER: &str = "QZXFOLLOWUPMARKERQZX";
 const USER_AGENT: &str = "QZXAGENTQZX/1.0";
 const FORWARDED_FOR: &str = "198.51.100.77";
 const COOKIE: &str = "session=QZXCOOKIEQZX";
@@ -62,6 +63,12 @@ async fn a_tip_leaves_no_trace_of_who_sent_it() {
         .await
         .unwrap();
     assert_eq!(status.into_inner().follow_up_count, 0);
+    let follow_up = AddTipFollowUpRequest {
+        receipt_code: receipt.receipt_code.clone(),
+        text: format!("Et aussi {FOLLOW_UP_MARKER}"),
+        ..Default::default()
+    };
+    assert_eq!(intake.add_tip_follow_up(with_markers(follow_up)).await.unwrap().into_inner().follow_up_count, 1);
     // A wrong code is refused the same way, whatever the caller sends.
     let wrong = intake
         .get_tip_status(with_markers(GetTipStatusRequest { receipt_code: "0000-0000-0000-0000-0000-0000".into() }))
@@ -71,27 +78,102 @@ async fn a_tip_leaves_no_trace_of_who_sent_it() {
     let logs = vigil.stop_keeping_logs().await;
     assert!(logs.len() > 3, "the log was captured: {logs:?}");
     for line in &logs {
-        for marker in [TEXT_MARKER, USER_AGENT, FORWARDED_FOR, "QZXCOOKIEQZX", &receipt.receipt_code] {
+        for marker in [TEXT_MARKER, FOLLOW_UP_MARKER, USER_AGENT, FORWARDED_FOR, "QZXCOOKIEQZX", &receipt.receipt_code]
+        {
             assert!(!line.contains(marker), "the log holds {marker:?}: {line}");
         }
         assert!(!tokens.iter().any(|token| line.contains(token.as_str())), "the log holds an API key: {line}");
     }
 
+    // Neither the code nor either of its parts is kept, in any spelling.
     let receipt_bare = receipt.receipt_code.replace('-', "");
-    let mut text_found = false;
+    let (locator, secret) = receipt_bare.split_at(12);
+    let mut texts_found = (false, false);
     for (path, bytes) in files_under(dir.path()) {
-        for marker in [USER_AGENT, FORWARDED_FOR, "QZXCOOKIEQZX", "127.0.0.1", &receipt.receipt_code, &receipt_bare] {
+        for marker in [
+            USER_AGENT,
+            FORWARDED_FOR,
+            "QZXCOOKIEQZX",
+            "127.0.0.1",
+            &receipt.receipt_code,
+            &receipt_bare,
+            locator,
+            secret,
+        ] {
             assert!(!contains(&bytes, marker), "{path} holds {marker:?}");
         }
-        text_found |= contains(&bytes, TEXT_MARKER);
+        texts_found.0 |= contains(&bytes, TEXT_MARKER);
+        texts_found.1 |= contains(&bytes, FOLLOW_UP_MARKER);
     }
-    assert!(text_found, "the tip's text is evidence and is stored: the scan must see it to be trusted");
+    assert_eq!(texts_found, (true, true), "texts are evidence and are stored: the scan must see them to be trusted");
 
-    // The tip's time is the hour it came in, no finer.
+    // A tip's time, and a follow-up's, is the hour it came in, no finer.
     let database = rusqlite::Connection::open(dir.path().join("vigil.sqlite3")).unwrap();
-    let observed_at: i64 =
-        database.query_row("SELECT observed_at FROM document WHERE kind = 'tip'", [], |row| row.get(0)).unwrap();
-    assert_eq!(observed_at % 3600, 0, "{observed_at}");
+    let mut times = database.prepare("SELECT observed_at FROM document WHERE kind = 'tip'").unwrap();
+    let times: Vec<i64> = times.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(times.len(), 2);
+    assert!(times.iter().all(|at| at % 3600 == 0), "{times:?}");
+}
+
+/// A follow-up needs the tip's whole receipt code: the locator alone, with
+/// another secret, finds nothing, and nothing is stored.
+#[tokio::test]
+async fn only_the_receipt_holder_adds_to_a_tip() {
+    use vigil_proto::v1::query_client::QueryClient;
+    use vigil_proto::v1::{IndicatorKind, LookupIndicatorRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    let mut intake = IntakeClient::new(vigil.public_channel().await);
+    let tip = SubmitTipRequest { text: "Une chaîne relaie https://example.org/premier".into(), ..Default::default() };
+    let receipt = intake.submit_tip(tip).await.unwrap().into_inner();
+    assert_eq!(receipt.receipt_code.len(), 34, "28 characters in groups of four: {}", receipt.receipt_code);
+
+    let follow_up = |receipt_code: &str, text: &str| AddTipFollowUpRequest {
+        receipt_code: receipt_code.into(),
+        text: text.into(),
+        ..Default::default()
+    };
+    // The last secret character changed: the locator still finds the tip.
+    let mut forged = receipt.receipt_code.clone().into_bytes();
+    let last = forged.len() - 1;
+    forged[last] = if forged[last] == b'Z' { b'Y' } else { b'Z' };
+    let forged = String::from_utf8(forged).unwrap();
+    for (code, text) in [
+        (forged.as_str(), "https://example.org/faux"),
+        ("pas un code", "https://example.org/faux"),
+        ("0000-0000-0000-0000-0000-0000-0000", "https://example.org/faux"),
+    ] {
+        let refused = intake.add_tip_follow_up(follow_up(code, text)).await.unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::NotFound, "{code}: {refused:?}");
+        assert!(refused.message().contains("receipt_code"), "{refused:?}");
+    }
+    let empty = intake.add_tip_follow_up(follow_up(&receipt.receipt_code, "")).await.unwrap_err();
+    assert_eq!(empty.code(), tonic::Code::InvalidArgument, "{empty:?}");
+    assert!(empty.message().contains("text"), "{empty:?}");
+
+    // Read back leniently, as the tipster may type it.
+    let typed = receipt.receipt_code.to_lowercase().replace('-', " ");
+    let added = intake.add_tip_follow_up(follow_up(&typed, "Puis https://example.org/suite")).await.unwrap();
+    assert_eq!(added.into_inner().follow_up_count, 1);
+    let status = intake.get_tip_status(GetTipStatusRequest { receipt_code: receipt.receipt_code.clone() }).await;
+    assert_eq!(status.unwrap().into_inner().follow_up_count, 1);
+    let forged_status = intake.get_tip_status(GetTipStatusRequest { receipt_code: forged }).await.unwrap_err();
+    assert_eq!(forged_status.code(), tonic::Code::NotFound);
+
+    // Analysts see the follow-up as a tip naming the tip it adds to, and
+    // nothing of the refused ones.
+    let mut query = QueryClient::new(vigil.channel().await);
+    let lookup =
+        |value: &str| LookupIndicatorRequest { kind: IndicatorKind::Url as i32, value: value.into(), max_documents: 0 };
+    let found = query.lookup_indicator(lookup("https://example.org/suite")).await.unwrap().into_inner();
+    let [document] = &found.recent_documents[..] else { panic!("{found:?}") };
+    assert_eq!(document.follow_up_of, receipt.tip_id);
+    let refused = query.lookup_indicator(lookup("https://example.org/faux")).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::NotFound, "{refused:?}");
+    let original = query.lookup_indicator(lookup("https://example.org/premier")).await.unwrap().into_inner();
+    assert_eq!(original.recent_documents[0].follow_up_of, "", "a tip names no tip");
+    vigil.stop().await;
 }
 
 /// A flood of public requests from one address is cut off at its burst;

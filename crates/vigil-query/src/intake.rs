@@ -4,12 +4,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use sha2::{Digest, Sha256};
 use vigil_extract::{Extraction, IndicatorKind, Lexicon, extract_indicators, extract_with, fold_for_search};
 use vigil_store::{
-    AccountId, ChangeNote, DocumentKind, IndicatorKey, NewDocument, NewTip, PostOutcome, Store, TipState, UnixSeconds,
+    AccountId, ChangeNote, DocumentKind, IndicatorKey, NewDocument, NewTip, PostOutcome, Store, TipReceiptRecord,
+    TipState, UnixSeconds,
 };
 
+use crate::receipt::{ReceiptCode, ReceiptHasher};
 use crate::sightings::{
     Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
 };
@@ -85,16 +86,74 @@ pub struct Intake {
     store: Arc<dyn Store>,
     settings: IntakeSettings,
     tracking: Tracking,
+    receipts: ReceiptHasher,
 }
 
 impl Intake {
     /// Accounts that intake stores for the first time are handed to
     /// `tracking` for successor detection.
     pub fn new(store: Arc<dyn Store>, settings: IntakeSettings, tracking: Tracking) -> Intake {
-        Intake { store, settings, tracking }
+        Intake { store, settings, tracking, receipts: ReceiptHasher::default() }
     }
 
     pub async fn submit_tip(&self, tip: TipSubmission) -> Result<TipReceipt, QueryError> {
+        let document = self.tip_document(tip)?;
+        let code = ReceiptCode::new()?;
+        let receipt = self.receipts.digest(&code).await?;
+        let stored = self.store.insert_tip(NewTip { document, receipt }).await?;
+        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
+        Ok(TipReceipt { tip_id: stored.document.to_string(), receipt_code: code.display() })
+    }
+
+    pub async fn tip_status(&self, receipt_code: &str) -> Result<TipState, QueryError> {
+        let started = Instant::now();
+        let found = self.tip_of_receipt(receipt_code).await;
+        tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
+        Ok(found?.state)
+    }
+
+    /// Adds a tipster's follow-up to the tip `receipt_code` was issued for.
+    /// Nothing is stored unless the code is the tip's and the follow-up is
+    /// valid.
+    pub async fn add_tip_follow_up(&self, receipt_code: &str, follow_up: TipSubmission) -> Result<u32, QueryError> {
+        let started = Instant::now();
+        let document = self.tip_document(follow_up);
+        let found = match document {
+            Ok(document) => self.tip_of_receipt(receipt_code).await.map(|tip| (tip, document)),
+            Err(error) => Err(error),
+        };
+        let stored = match found {
+            Ok((tip, document)) => self.store.add_tip_follow_up(tip.document, document).await.map_err(QueryError::from),
+            Err(error) => Err(error),
+        };
+        // A known code and an unknown one take as long, as for tip_status.
+        tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
+        let stored = stored?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))?;
+        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
+        Ok(stored.follow_up_count)
+    }
+
+    /// The tip `receipt_code` was issued for. Every code that is not one,
+    /// malformed or unknown or with the wrong secret, is the same NOT_FOUND.
+    async fn tip_of_receipt(&self, receipt_code: &str) -> Result<TipReceiptRecord, QueryError> {
+        let code = ReceiptCode::parse(receipt_code);
+        let record = match &code {
+            Some(code) => self.store.tip_by_receipt(code.locator_hash()).await?,
+            None => None,
+        };
+        let matches = match &code {
+            Some(code) => self.receipts.matches(code, record.as_ref()).await?,
+            None => false,
+        };
+        match record {
+            Some(record) if matches => Ok(record),
+            _ => Err(QueryError::NotFound("receipt_code".into())),
+        }
+    }
+
+    /// A tip or a follow-up as it is stored: checked, with what was
+    /// extracted from it.
+    fn tip_document(&self, tip: TipSubmission) -> Result<NewDocument, QueryError> {
         self.settings.limits.check_text("text", &tip.text, false)?;
         self.settings.limits.check_count("urls", tip.urls.len(), self.settings.limits.max_urls_per_tip)?;
         let language_hint = match tip.language_hint.trim() {
@@ -129,8 +188,7 @@ impl Intake {
         // The hour, not the second: a finer time could help identify a tipster.
         let received_hour = now() / 3600 * 3600;
         let language = extraction.language.map(|l| l.code.to_owned()).or(language_hint);
-        let receipt_code = new_receipt_code()?;
-        let document = NewDocument {
+        Ok(NewDocument {
             kind: DocumentKind::Tip,
             platform: None,
             platform_post_id: None,
@@ -144,20 +202,7 @@ impl Intake {
             categories: categories_of(&extraction),
             sightings: sightings.into_vec(),
             mentioned_accounts: mentioned,
-        };
-        let stored = self.store.insert_tip(NewTip { document, receipt_hash: receipt_hash(&receipt_code) }).await?;
-        track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
-        Ok(TipReceipt { tip_id: stored.document.to_string(), receipt_code })
-    }
-
-    pub async fn tip_status(&self, receipt_code: &str) -> Result<TipState, QueryError> {
-        let started = Instant::now();
-        let state = match canonical_receipt_code(receipt_code) {
-            Some(code) => self.store.tip_state(receipt_hash(&code)).await,
-            None => Ok(None),
-        };
-        tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
-        state?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))
+        })
     }
 
     /// Starts an IngestPosts stream: add each message with
@@ -364,61 +409,4 @@ async fn track_stored_accounts(
 
 fn now() -> UnixSeconds {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs() as i64)
-}
-
-/// Crockford's base32: no I, L, O or U, so a code read aloud or copied by
-/// hand survives.
-const RECEIPT_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-/// 120 random bits as 24 characters in six groups of four.
-const RECEIPT_BYTES: usize = 15;
-
-fn new_receipt_code() -> Result<String, QueryError> {
-    let mut random = [0u8; RECEIPT_BYTES];
-    getrandom::fill(&mut random)
-        .map_err(|error| QueryError::Store(vigil_store::StoreError::Worker(format!("no randomness: {error}"))))?;
-    let mut bits: u128 = 0;
-    for byte in random {
-        bits = bits << 8 | u128::from(byte);
-    }
-    let characters: Vec<u8> = (0..24).rev().map(|i| RECEIPT_ALPHABET[((bits >> (5 * i)) & 31) as usize]).collect();
-    Ok(characters.chunks(4).map(|group| String::from_utf8_lossy(group).into_owned()).collect::<Vec<_>>().join("-"))
-}
-
-/// The code as issued, whatever the case, spacing or look-alike letters.
-fn canonical_receipt_code(code: &str) -> Option<String> {
-    let characters: Vec<u8> = code
-        .bytes()
-        .filter(|b| !matches!(b, b'-' | b' '))
-        .map(|b| match b.to_ascii_uppercase() {
-            b'O' => b'0',
-            b'I' | b'L' => b'1',
-            other => other,
-        })
-        .collect();
-    if characters.len() != 24 || !characters.iter().all(|c| RECEIPT_ALPHABET.contains(c)) {
-        return None;
-    }
-    Some(characters.chunks(4).map(|group| String::from_utf8_lossy(group).into_owned()).collect::<Vec<_>>().join("-"))
-}
-
-fn receipt_hash(code: &str) -> [u8; 32] {
-    Sha256::digest(code.as_bytes()).into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receipt_codes_are_random_and_read_back_leniently() {
-        let code = new_receipt_code().unwrap();
-        assert_eq!(code.len(), 29);
-        assert_ne!(code, new_receipt_code().unwrap());
-        assert_eq!(canonical_receipt_code(&code.to_lowercase().replace('-', " ")), Some(code.clone()));
-        assert_eq!(canonical_receipt_code("short"), None);
-        assert_eq!(
-            canonical_receipt_code("OOOO-IIII-LLLL-0000-0000-0000"),
-            Some("0000-1111-1111-0000-0000-0000".into())
-        );
-    }
 }

@@ -15,6 +15,7 @@ mod limits;
 mod lookup;
 pub mod network;
 mod page_token;
+mod receipt;
 mod search;
 mod sightings;
 pub mod statistics;

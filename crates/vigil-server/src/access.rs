@@ -80,7 +80,7 @@ pub fn access_of(path: &str) -> Option<Access> {
             "grpc.reflection.v1.ServerReflection" | "grpc.reflection.v1alpha.ServerReflection",
             "ServerReflectionInfo",
         ) => Access::Public,
-        ("vigil.v1.Intake", "SubmitTip" | "GetTipStatus") => Access::Public,
+        ("vigil.v1.Intake", "SubmitTip" | "GetTipStatus" | "AddTipFollowUp") => Access::Public,
         ("vigil.v1.Intake", "IngestPosts") => Access::Partner,
         ("vigil.v1.Query", "CheckContent") => Access::Partner,
         ("vigil.v1.Query", "LookupIndicator" | "Search") => Access::Analyst,

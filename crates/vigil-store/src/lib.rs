@@ -37,8 +37,16 @@ pub trait Store: AccessStore + Send + Sync + std::fmt::Debug + 'static {
     /// Stores a tip and what was extracted from it.
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError>;
 
-    /// The state of the tip whose receipt code hashes to `receipt_hash`.
-    async fn tip_state(&self, receipt_hash: [u8; 32]) -> Result<Option<TipState>, StoreError>;
+    /// The tip whose receipt locator hashes to `locator_hash`.
+    async fn tip_by_receipt(&self, locator_hash: [u8; 32]) -> Result<Option<TipReceiptRecord>, StoreError>;
+
+    /// Stores `follow_up` as a tip document added to `tip`, and counts it on
+    /// `tip`, in one transaction. `None` when `tip` is not a stored tip.
+    async fn add_tip_follow_up(
+        &self,
+        tip: DocumentId,
+        follow_up: NewDocument,
+    ) -> Result<Option<FollowUpStored>, StoreError>;
 
     /// Stores posts in one transaction. A post whose (platform, platform post
     /// id) is already stored, or earlier in `posts`, is a duplicate and

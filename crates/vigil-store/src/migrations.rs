@@ -239,6 +239,18 @@ const STEPS: &[&str] = &[
     CREATE TRIGGER audit_entry_no_delete BEFORE DELETE ON audit_entry
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     "#,
+    // 6: receipt codes in two parts, a locator kept as SHA-256 and a secret
+    // kept as Argon2id (codes issued before keep their whole-code SHA-256
+    // and no secret hash), and tipsters' follow-ups to their own tips.
+    r#"
+    ALTER TABLE tip RENAME COLUMN receipt_hash TO receipt_locator_hash;
+    ALTER TABLE tip ADD COLUMN receipt_secret_hash TEXT;
+    CREATE TABLE tip_follow_up (
+        document_id INTEGER PRIMARY KEY REFERENCES document (id),
+        tip_document_id INTEGER NOT NULL REFERENCES tip (document_id)
+    );
+    CREATE INDEX tip_follow_up_by_tip ON tip_follow_up (tip_document_id);
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();
@@ -246,12 +258,18 @@ pub(crate) const LATEST: usize = STEPS.len();
 /// Brings the schema up to date. The first statement takes SQLite's write
 /// lock, so two processes starting at once apply each step once.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<(), StoreError> {
+    migrate_through(connection, LATEST)
+}
+
+/// Applies the steps after the database's version, up to `last`; below
+/// [`LATEST`] only to build the databases older binaries left.
+pub(crate) fn migrate_through(connection: &mut Connection, last: usize) -> Result<(), StoreError> {
     let transaction = connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let current: usize = transaction.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if current > LATEST {
         return Err(StoreError::SchemaTooNew { found: current, known: LATEST });
     }
-    for (index, step) in STEPS.iter().enumerate().skip(current) {
+    for (index, step) in STEPS.iter().enumerate().take(last).skip(current) {
         let version = index + 1;
         transaction.execute_batch(step).map_err(|source| StoreError::Migration { version, source })?;
         transaction

@@ -76,8 +76,51 @@ pub struct NewDocument {
 #[derive(Clone, Debug)]
 pub struct NewTip {
     pub document: NewDocument,
-    /// SHA-256 of the receipt code; the code itself is never stored.
-    pub receipt_hash: [u8; 32],
+    pub receipt: ReceiptDigest,
+}
+
+/// What is kept of a tip's receipt code; the code itself never is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceiptDigest {
+    /// SHA-256 of the part of the code that finds the tip (of the whole
+    /// code, for codes issued before receipt secrets).
+    pub locator_hash: [u8; 32],
+    /// The Argon2id hash, in PHC form, of the secret part of the code;
+    /// `None` for codes issued before receipt secrets.
+    pub secret_hash: Option<String>,
+}
+
+impl std::fmt::Debug for ReceiptDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Even hashed, a receipt has no business in a log.
+        f.write_str("ReceiptDigest(..)")
+    }
+}
+
+/// A tip found by its receipt's locator, with what proves the rest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TipReceiptRecord {
+    pub document: DocumentId,
+    pub secret_hash: Option<String>,
+    pub state: TipState,
+}
+
+impl std::fmt::Debug for TipReceiptRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TipReceiptRecord")
+            .field("document", &self.document)
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A tipster's follow-up to their own tip, stored as a tip document.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUpStored {
+    pub document: DocumentId,
+    /// Follow-ups the tip has now, this one included.
+    pub follow_up_count: u32,
+    pub first_seen_accounts: Vec<AccountId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -161,6 +204,8 @@ pub struct DocumentSummary {
     pub text_sha256: String,
     /// Content categories, by name.
     pub categories: Vec<String>,
+    /// Follow-ups only: the tip this one adds to.
+    pub follow_up_of: Option<DocumentId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -222,6 +222,16 @@ const STEPS: &[&str] = &[
     CREATE TRIGGER audit_entry_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_entry
         FOR EACH STATEMENT EXECUTE FUNCTION audit_entry_append_only();
     "#,
+    // 3: SQLite step 6: two-part receipt codes and tip follow-ups.
+    r#"
+    ALTER TABLE tip RENAME COLUMN receipt_hash TO receipt_locator_hash;
+    ALTER TABLE tip ADD COLUMN receipt_secret_hash TEXT;
+    CREATE TABLE tip_follow_up (
+        document_id BIGINT PRIMARY KEY REFERENCES document (id),
+        tip_document_id BIGINT NOT NULL REFERENCES tip (document_id)
+    );
+    CREATE INDEX tip_follow_up_by_tip ON tip_follow_up (tip_document_id);
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -222,24 +222,66 @@ impl Store for PostgresStore {
             self.channel.keys_added(&tx, &hashes).await?;
             let id = stored.outcomes[0].0;
             let statement = tx
-                .prepare_cached("INSERT INTO tip (document_id, receipt_hash, status) VALUES ($1, $2, 'received')")
+                .prepare_cached(
+                    "INSERT INTO tip (document_id, receipt_locator_hash, receipt_secret_hash, status)
+                     VALUES ($1, $2, $3, 'received')",
+                )
                 .await?;
-            tx.execute(&statement, &[&id, &&tip.receipt_hash[..]]).await?;
+            tx.execute(&statement, &[&id, &&tip.receipt.locator_hash[..], &tip.receipt.secret_hash]).await?;
             self.channel.accounts_changed(&tx, &stored.first_seen_accounts).await?;
             Ok(TipStored { document: id, first_seen_accounts: stored.first_seen_accounts })
         })
     }
 
-    async fn tip_state(&self, receipt_hash: [u8; 32]) -> Result<Option<TipState>, StoreError> {
+    async fn tip_by_receipt(&self, locator_hash: [u8; 32]) -> Result<Option<TipReceiptRecord>, StoreError> {
         read_tx!(self, |tx| {
-            let statement =
-                tx.prepare_cached("SELECT status, follow_up_count FROM tip WHERE receipt_hash = $1").await?;
-            let Some(row) = tx.query_opt(&statement, &[&&receipt_hash[..]]).await? else { return Ok(None) };
-            let status: String = row.get(0);
-            let follow_up_count: i32 = row.get(1);
+            let statement = tx
+                .prepare_cached(
+                    "SELECT document_id, receipt_secret_hash, status, follow_up_count FROM tip
+                     WHERE receipt_locator_hash = $1",
+                )
+                .await?;
+            let Some(row) = tx.query_opt(&statement, &[&&locator_hash[..]]).await? else { return Ok(None) };
+            let status: String = row.get(2);
+            let follow_up_count: i32 = row.get(3);
             let status = TipStatus::from_name(&status)
                 .ok_or_else(|| StoreError::Worker(format!("unknown tip status {status:?} in the database")))?;
-            Ok(Some(TipState { status, follow_up_count: follow_up_count as u32 }))
+            Ok(Some(TipReceiptRecord {
+                document: row.get(0),
+                secret_hash: row.get(1),
+                state: TipState { status, follow_up_count: follow_up_count as u32 },
+            }))
+        })
+    }
+
+    async fn add_tip_follow_up(
+        &self,
+        tip: DocumentId,
+        follow_up: NewDocument,
+    ) -> Result<Option<FollowUpStored>, StoreError> {
+        let hashes = known_keys::document_hashes([&follow_up]);
+        self.known_keys.add(hashes.iter().copied());
+        write_tx!(self, |tx| {
+            let count = tx
+                .prepare_cached(
+                    "UPDATE tip SET follow_up_count = follow_up_count + 1 WHERE document_id = $1
+                     RETURNING follow_up_count",
+                )
+                .await?;
+            let Some(counted) = tx.query_opt(&count, &[&tip]).await? else { return Ok(None) };
+            let follow_up_count: i32 = counted.get(0);
+            let stored = insert_documents(&tx, std::slice::from_ref(&follow_up)).await?;
+            self.channel.keys_added(&tx, &hashes).await?;
+            let id = stored.outcomes[0].0;
+            let link =
+                tx.prepare_cached("INSERT INTO tip_follow_up (document_id, tip_document_id) VALUES ($1, $2)").await?;
+            tx.execute(&link, &[&id, &tip]).await?;
+            self.channel.accounts_changed(&tx, &stored.first_seen_accounts).await?;
+            Ok(Some(FollowUpStored {
+                document: id,
+                follow_up_count: follow_up_count as u32,
+                first_seen_accounts: stored.first_seen_accounts,
+            }))
         })
     }
 
@@ -552,7 +594,8 @@ async fn known_accounts(
 
 pub(crate) const DOCUMENT_COLUMNS: &str =
     "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
-     (SELECT string_agg(category, ',' ORDER BY category) FROM document_category c WHERE c.document_id = d.id)";
+     (SELECT string_agg(category, ',' ORDER BY category) FROM document_category c WHERE c.document_id = d.id),
+     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id)";
 
 pub(crate) fn document_summary(row: &Row) -> DocumentSummary {
     document_summary_from(row, 0)
@@ -574,13 +617,14 @@ fn document_summary_from(row: &Row, first: usize) -> DocumentSummary {
             .get::<_, Option<String>>(first + 8)
             .map(|names| names.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
+        follow_up_of: row.get(first + 9),
     }
 }
 
 /// Where [`INDICATOR_REPORT`]'s rows keep a document's and an
 /// account's columns.
 const REPORT_DOCUMENT: usize = 5;
-const REPORT_ACCOUNT: usize = 14;
+const REPORT_ACCOUNT: usize = 15;
 
 /// An indicator, its newest documents and their accounts as one statement:
 /// rows of part 0 (the indicator: columns 2 to 4), then part 1 (documents,
@@ -598,7 +642,8 @@ static INDICATOR_REPORT: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 
 fn indicator_report_statement() -> String {
     let no_document =
-        "NULL::int8, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text";
+        "NULL::int8, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text,
+         NULL::int8";
     let no_account = "NULL::int8, NULL::text, NULL::text, NULL::text, NULL::int8, NULL::int8, NULL::int8, NULL::text,
                       NULL::int8, NULL::text, NULL::text, NULL::int8";
     format!(
@@ -1157,7 +1202,7 @@ async fn search(tx: &Tx<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, Stor
     Ok(rows
         .iter()
         .map(|row| {
-            let text: String = row.get(9);
+            let text: String = row.get(10);
             SearchHit { document: document_summary(row), snippet: full_text::snippet(&text, &phrases) }
         })
         .collect())

@@ -210,29 +210,65 @@ impl Store for SqliteStore {
             let (id, _) = insert_document(tx, &tip.document, &mut first_seen_accounts)?
                 .expect("a tip has no post key, so it is never a duplicate");
             tx.execute(
-                "INSERT INTO tip (document_id, receipt_hash, status) VALUES (?1, ?2, 'received')",
-                params![id, &tip.receipt_hash[..]],
+                "INSERT INTO tip (document_id, receipt_locator_hash, receipt_secret_hash, status)
+                 VALUES (?1, ?2, ?3, 'received')",
+                params![id, &tip.receipt.locator_hash[..], tip.receipt.secret_hash],
             )?;
             Ok(TipStored { document: id, first_seen_accounts })
         })
         .await
     }
 
-    async fn tip_state(&self, receipt_hash: [u8; 32]) -> Result<Option<TipState>, StoreError> {
+    async fn tip_by_receipt(&self, locator_hash: [u8; 32]) -> Result<Option<TipReceiptRecord>, StoreError> {
         self.read(move |tx| {
             let row = tx
                 .query_row(
-                    "SELECT status, follow_up_count FROM tip WHERE receipt_hash = ?1",
-                    params![&receipt_hash[..]],
-                    |row| Ok((row.get::<_, String>(0)?, row.get::<_, u32>(1)?)),
+                    "SELECT document_id, receipt_secret_hash, status, follow_up_count FROM tip
+                     WHERE receipt_locator_hash = ?1",
+                    params![&locator_hash[..]],
+                    |row| {
+                        Ok((
+                            row.get::<_, DocumentId>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, u32>(3)?,
+                        ))
+                    },
                 )
                 .optional()?;
-            row.map(|(status, follow_up_count)| {
-                let status = TipStatus::from_name(&status)
-                    .ok_or_else(|| StoreError::Worker(format!("unknown tip status {status:?} in the database")))?;
-                Ok(TipState { status, follow_up_count })
+            row.map(|(document, secret_hash, status, follow_up_count)| {
+                Ok(TipReceiptRecord {
+                    document,
+                    secret_hash,
+                    state: TipState { status: tip_status(&status)?, follow_up_count },
+                })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn add_tip_follow_up(
+        &self,
+        tip: DocumentId,
+        follow_up: NewDocument,
+    ) -> Result<Option<FollowUpStored>, StoreError> {
+        self.inner.known_keys.add(known_keys::document_hashes([&follow_up]));
+        self.write(move |tx| {
+            let counted = tx
+                .query_row(
+                    "UPDATE tip SET follow_up_count = follow_up_count + 1 WHERE document_id = ?1
+                     RETURNING follow_up_count",
+                    params![tip],
+                    |row| row.get::<_, u32>(0),
+                )
+                .optional()?;
+            let Some(follow_up_count) = counted else { return Ok(None) };
+            let mut first_seen_accounts = Vec::new();
+            let (id, _) = insert_document(tx, &follow_up, &mut first_seen_accounts)?
+                .expect("a tip has no post key, so it is never a duplicate");
+            tx.execute("INSERT INTO tip_follow_up (document_id, tip_document_id) VALUES (?1, ?2)", params![id, tip])?;
+            Ok(Some(FollowUpStored { document: id, follow_up_count, first_seen_accounts }))
         })
         .await
     }
@@ -505,9 +541,14 @@ fn known_accounts(tx: &Transaction<'_>, keys: &[AccountKey]) -> Result<Vec<Optio
     keys.iter().map(|key| find_account(tx, key)?.map(|id| account_record(tx, id)).transpose()).collect()
 }
 
+fn tip_status(name: &str) -> Result<TipStatus, StoreError> {
+    TipStatus::from_name(name).ok_or_else(|| StoreError::Worker(format!("unknown tip status {name:?} in the database")))
+}
+
 pub(crate) const DOCUMENT_COLUMNS: &str =
     "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
-     (SELECT group_concat(category, ',') FROM document_category c WHERE c.document_id = d.id)";
+     (SELECT group_concat(category, ',') FROM document_category c WHERE c.document_id = d.id),
+     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id)";
 
 pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
     let kind: String = row.get(1)?;
@@ -524,6 +565,7 @@ pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Docu
             .get::<_, Option<String>>(8)?
             .map(|names| names.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
+        follow_up_of: row.get(9)?,
     })
 }
 
@@ -774,7 +816,7 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     let mut statement = tx.prepare(&sql)?;
     let hits = statement
         .query_map(params_from_iter(values), |row| {
-            let text: String = row.get(9)?;
+            let text: String = row.get(10)?;
             Ok(SearchHit { document: document_summary(row)?, snippet: full_text::snippet(&text, &phrases) })
         })?
         .collect::<Result<Vec<_>, _>>()?;

@@ -63,3 +63,42 @@ async fn data_survives_reopening() {
 fn ingested() -> ChangeNote {
     ChangeNote { changed_by: "crawler-a".into(), note: None, at: 1_700_000_000 }
 }
+
+/// A tip stored before receipt secrets keeps its whole-code SHA-256 under
+/// the new column name and no secret hash, so its tipster's code still works.
+#[tokio::test]
+async fn tips_from_before_receipt_secrets_survive_the_migration() {
+    use sha2::{Digest, Sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let legacy_hash: [u8; 32] = Sha256::digest("ABCD-EFGH-JKMN-PQRS-TVWX-YZ01").into();
+    {
+        let mut connection = Connection::open(dir.path().join("vigil.sqlite3")).unwrap();
+        migrations::migrate_through(&mut connection, 5).unwrap();
+        connection
+            .execute_batch(
+                "INSERT INTO document (id, kind, text, text_sha256, observed_at) VALUES (1, 'tip', 'un signalement', '00', 3600);
+                 INSERT INTO tip (document_id, receipt_hash, status, follow_up_count) VALUES (1, x'00', 'under_review', 2);",
+            )
+            .unwrap();
+        connection.execute("UPDATE tip SET receipt_hash = ?1", params![&legacy_hash[..]]).unwrap();
+    }
+    let store = open(dir.path());
+    let found = store.tip_by_receipt(legacy_hash).await.unwrap().unwrap();
+    assert_eq!(found.document, 1);
+    assert_eq!(found.secret_hash, None);
+    assert_eq!(found.state, TipState { status: TipStatus::UnderReview, follow_up_count: 2 });
+    let added = store
+        .add_tip_follow_up(
+            1,
+            NewDocument {
+                kind: DocumentKind::Tip,
+                platform: None,
+                platform_post_id: None,
+                author: None,
+                ..post("unused", "la suite", 7_200, vec![])
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(added.map(|stored| stored.follow_up_count), Some(3));
+}

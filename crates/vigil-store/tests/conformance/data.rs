@@ -4,7 +4,7 @@
 use vigil_extract::fold_for_search;
 use vigil_store::{
     AccountKey, ChangeNote, DocumentKind, IndicatorKey, IndicatorKind, NewDocument, NewProfileSnapshot, NewSighting,
-    NewTip, ProfileSnapshot, SearchOrder, SearchQuery, Span, UnixSeconds,
+    NewTip, ProfileSnapshot, ReceiptDigest, SearchOrder, SearchQuery, Span, UnixSeconds,
 };
 
 pub fn telegram(handle: &str) -> AccountKey {
@@ -43,7 +43,8 @@ pub fn post_by(platform_post_id: &str, author: &str, text: &str, observed_at: Un
     NewDocument { author: Some(telegram(author)), ..post(platform_post_id, text, observed_at) }
 }
 
-pub fn tip(text: &str, observed_at: UnixSeconds, receipt_hash: [u8; 32]) -> NewTip {
+/// A tip whose receipt locator hashes to `locator_hash`.
+pub fn tip(text: &str, observed_at: UnixSeconds, locator_hash: [u8; 32]) -> NewTip {
     let document = NewDocument {
         kind: DocumentKind::Tip,
         platform: None,
@@ -53,7 +54,9 @@ pub fn tip(text: &str, observed_at: UnixSeconds, receipt_hash: [u8; 32]) -> NewT
         sightings: vec![sighting(IndicatorKind::Url, "https://example.org/x")],
         ..post("unused", text, observed_at)
     };
-    NewTip { document, receipt_hash }
+    // The store keeps the secret's hash as given; it never checks it.
+    let secret_hash = Some(format!("$argon2id$v=19$m=19456,t=2,p=1$test${}", locator_hash[0]));
+    NewTip { document, receipt: ReceiptDigest { locator_hash, secret_hash } }
 }
 
 /// Every document, newest first.

@@ -10,7 +10,8 @@ use crate::data::{ingested, key, post, post_by, search_all, sighting, telegram, 
 use crate::harness::Engine;
 
 conformance!(
-    tips_are_found_by_receipt_hash_only,
+    tips_are_found_by_receipt_locator_only,
+    follow_ups_are_tip_documents_counted_on_their_tip,
     duplicate_posts_within_and_across_batches,
     first_seen_accounts_are_reported_once,
     indicator_counts_and_report_order,
@@ -20,15 +21,17 @@ conformance!(
 );
 conformance!(multi_thread concurrent_overlapping_batches_store_each_post_once);
 
-async fn tips_are_found_by_receipt_hash_only(engine: Engine) {
+async fn tips_are_found_by_receipt_locator_only(engine: Engine) {
     let store = &engine.store;
     let mut named = tip("un signalement sur telegram:abu_example", 3_600, [7; 32]);
     named.document.mentioned_accounts = vec![telegram("abu_example")];
     let stored = store.insert_tip(named).await.unwrap();
     assert_eq!(stored.first_seen_accounts.len(), 1, "the account named is new");
-    let state = store.tip_state([7; 32]).await.unwrap().unwrap();
-    assert_eq!(state, TipState { status: TipStatus::Received, follow_up_count: 0 });
-    assert_eq!(store.tip_state([8; 32]).await.unwrap(), None);
+    let found = store.tip_by_receipt([7; 32]).await.unwrap().unwrap();
+    assert_eq!(found.document, stored.document);
+    assert_eq!(found.state, TipState { status: TipStatus::Received, follow_up_count: 0 });
+    assert_eq!(found.secret_hash, tip("", 0, [7; 32]).receipt.secret_hash, "kept as given");
+    assert_eq!(store.tip_by_receipt([8; 32]).await.unwrap(), None);
 
     let mut again = tip("encore telegram:abu_example", 7_200, [9; 32]);
     again.document.mentioned_accounts = vec![telegram("abu_example")];
@@ -49,6 +52,49 @@ async fn tips_are_found_by_receipt_hash_only(engine: Engine) {
     assert!(store.insert_tip(reused).await.is_err());
     assert_eq!(store.search(search_all()).await.unwrap().len(), 2);
     assert_eq!(store.known_accounts(vec![telegram("reused_example")]).await.unwrap(), vec![None]);
+}
+
+async fn follow_ups_are_tip_documents_counted_on_their_tip(engine: Engine) {
+    let store = &engine.store;
+    let original = store.insert_tip(tip("un signalement", 3_600, [4; 32])).await.unwrap();
+    let mut more = tip("la suite: telegram:relais_example", 7_200, [0; 32]).document;
+    more.mentioned_accounts = vec![telegram("relais_example")];
+    let first = store.add_tip_follow_up(original.document, more.clone()).await.unwrap().unwrap();
+    assert_eq!(first.follow_up_count, 1);
+    assert_eq!(first.first_seen_accounts.len(), 1, "a follow-up's accounts are tracked like a tip's");
+    let second = store.add_tip_follow_up(original.document, more.clone()).await.unwrap().unwrap();
+    assert_eq!(second.follow_up_count, 2);
+    assert!(second.first_seen_accounts.is_empty());
+    let found = store.tip_by_receipt([4; 32]).await.unwrap().unwrap();
+    assert_eq!(found.state.follow_up_count, 2);
+
+    // Follow-ups are tip documents that name their tip; the tip names none.
+    let hits = store.search(search_all()).await.unwrap();
+    let follow_up_of: BTreeMap<_, _> = hits.iter().map(|hit| (hit.document.id, hit.document.follow_up_of)).collect();
+    assert_eq!(
+        follow_up_of,
+        BTreeMap::from([
+            (original.document, None),
+            (first.document, Some(original.document)),
+            (second.document, Some(original.document))
+        ])
+    );
+    assert!(hits.iter().all(|hit| hit.document.kind == DocumentKind::Tip));
+
+    // Not a tip: a post, or no document at all. Nothing is stored.
+    let post = store.insert_posts(vec![post("1", "un message", 3_600)], ingested()).await.unwrap();
+    let PostOutcome::Stored(post_id) = post.outcomes[0] else { panic!("{post:?}") };
+    assert_eq!(store.add_tip_follow_up(post_id, more.clone()).await.unwrap(), None);
+    assert_eq!(store.add_tip_follow_up(post_id + 1_000, more.clone()).await.unwrap(), None);
+    assert_eq!(store.search(search_all()).await.unwrap().len(), 4);
+
+    // A follow-up the schema refuses counts for nothing.
+    let mut broken = more;
+    broken.platform = Some("telegram".into());
+    broken.platform_post_id = Some("9".into());
+    assert!(store.add_tip_follow_up(original.document, broken).await.is_err());
+    assert_eq!(store.tip_by_receipt([4; 32]).await.unwrap().unwrap().state.follow_up_count, 2);
+    assert_eq!(store.search(search_all()).await.unwrap().len(), 4);
 }
 
 async fn duplicate_posts_within_and_across_batches(engine: Engine) {
@@ -210,7 +256,7 @@ async fn a_failing_batch_stores_nothing(engine: Engine) {
     bad_tip.document.mentioned_accounts = vec![telegram("alpha_example")];
     assert!(store.insert_tip(bad_tip).await.is_err());
     assert_nothing_stored(store).await;
-    assert_eq!(store.tip_state([3; 32]).await.unwrap(), None);
+    assert_eq!(store.tip_by_receipt([3; 32]).await.unwrap(), None);
 
     // The store still works, and the good post alone goes in.
     let stored = store.insert_posts(vec![good], ingested()).await.unwrap();
