@@ -136,7 +136,7 @@ async fn every_rpc_answers_every_role_by_the_policy() {
         .create_key(pb::CreateKeyRequest {
             name: "analyst-leaving".into(),
             role: pb::Role::Analyst as i32,
-            platform: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

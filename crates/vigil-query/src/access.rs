@@ -3,7 +3,9 @@
 //!
 //! A token is 256 random bits, shown once. vigil keeps only its SHA-256:
 //! a token that strong needs no slow hash, and a stolen database yields no
-//! usable key.
+//! usable key. A key may also be bound to a TLS client certificate (by the
+//! SHA-256 of its DER form, as `openssl x509 -fingerprint -sha256` shows
+//! it): over mutual TLS, the certificate stands for the key.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,6 +80,15 @@ pub struct NewKeyRequest {
     pub name: String,
     pub role: Role,
     pub platform: String,
+    /// The DER form of a TLS client certificate that stands for the key.
+    pub client_certificate: Option<Vec<u8>>,
+}
+
+/// How a caller proved who it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Credential {
+    Token,
+    ClientCertificate,
 }
 
 #[derive(Clone, Debug)]
@@ -94,8 +105,11 @@ struct Cached {
 pub struct Keys {
     store: Arc<dyn Store>,
     cache_for: Duration,
-    cache: Arc<Mutex<HashMap<[u8; 32], Cached>>>,
+    cache: Arc<Mutex<HashMap<CredentialHash, Cached>>>,
 }
+
+/// A credential by the SHA-256 it is stored under.
+type CredentialHash = (Credential, [u8; 32]);
 
 impl Keys {
     pub fn new(store: Arc<dyn Store>, cache_for: Duration) -> Keys {
@@ -104,28 +118,40 @@ impl Keys {
 
     /// The caller a token belongs to; `None` for an unknown or revoked key.
     pub async fn authenticate(&self, token: &str) -> Result<Option<Caller>, QueryError> {
-        let hash = token_hash(token);
+        self.caller_of((Credential::Token, token_hash(token))).await
+    }
+
+    /// The caller a TLS client certificate (DER) stands for; `None` when it
+    /// stands for no key, or a revoked one.
+    pub async fn authenticate_certificate(&self, certificate_der: &[u8]) -> Result<Option<Caller>, QueryError> {
+        self.caller_of((Credential::ClientCertificate, Sha256::digest(certificate_der).into())).await
+    }
+
+    async fn caller_of(&self, credential: CredentialHash) -> Result<Option<Caller>, QueryError> {
         let now = Instant::now();
-        if let Some(cached) = self.cached(&hash, now) {
+        if let Some(cached) = self.cached(&credential, now) {
             return Ok(cached);
         }
-        let caller = self
-            .store
-            .api_key_by_token(hash)
-            .await?
-            .filter(|key| key.revoked_at.is_none())
-            .map(|key| Caller { name: key.name, role: key.role, platform: key.platform });
+        let key = match credential.0 {
+            Credential::Token => self.store.api_key_by_token(credential.1).await?,
+            Credential::ClientCertificate => self.store.api_key_by_client_certificate(credential.1).await?,
+        };
+        let caller = key.filter(|key| key.revoked_at.is_none()).map(|key| Caller {
+            name: key.name,
+            role: key.role,
+            platform: key.platform,
+        });
         let mut cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
-        cache.insert(hash, Cached { caller: caller.clone(), until: now + self.cache_for });
+        cache.insert(credential, Cached { caller: caller.clone(), until: now + self.cache_for });
         Ok(caller)
     }
 
-    fn cached(&self, hash: &[u8; 32], now: Instant) -> Option<Option<Caller>> {
+    fn cached(&self, credential: &CredentialHash, now: Instant) -> Option<Option<Caller>> {
         let cache = self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        cache.get(hash).filter(|cached| cached.until > now).map(|cached| cached.caller.clone())
+        cache.get(credential).filter(|cached| cached.until > now).map(|cached| cached.caller.clone())
     }
 
     pub async fn create(&self, request: NewKeyRequest, created_by: &str) -> Result<CreatedKey, QueryError> {
@@ -148,12 +174,23 @@ impl Keys {
                 ));
             }
         };
+        let client_certificate_sha256: Option<[u8; 32]> =
+            request.client_certificate.as_deref().map(|der| Sha256::digest(der).into());
+        if let Some(sha256) = client_certificate_sha256
+            && let Some(holder) = self.store.api_key_by_client_certificate(sha256).await?
+        {
+            return Err(QueryError::Conflict {
+                field: "client_certificate".into(),
+                reason: format!("already stands for key {:?}", holder.name),
+            });
+        }
         let token = new_token()?;
         let key = NewApiKey {
             name: name.to_owned(),
             role: request.role,
             platform,
             token_sha256: token_hash(&token),
+            client_certificate_sha256,
             created_at: now(),
             created_by: created_by.to_owned(),
         };

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tonic::codegen::{BoxFuture, http};
-use tonic::transport::server::TcpConnectInfo;
 use tower_layer::Layer;
 use tower_service::Service;
 use vigil_proto::tonic;
@@ -29,6 +28,8 @@ pub enum Refusal {
     NoKey { required: Access },
     #[error("the API key is unknown or revoked")]
     UnknownKey,
+    #[error("the client certificate is bound to no key, or to a revoked one; send `authorization: Bearer <key>`")]
+    UnknownCertificate,
     #[error("this method needs the {} role; key {:?} has the {} role", required.as_str(), caller.name, caller.role.as_str())]
     WrongRole { required: Access, caller: Caller },
     #[error("storage is still opening; retry shortly")]
@@ -124,6 +125,12 @@ fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|token| !token.is_empty())
 }
 
+enum Credential {
+    Token(String),
+    /// DER.
+    ClientCertificate(Vec<u8>),
+}
+
 #[derive(Clone, Debug)]
 pub struct AccessLayer {
     pub services: ReadyServices,
@@ -171,7 +178,7 @@ where
                 // A caller cannot smuggle an identity into a public method.
                 request.extensions_mut().remove::<Caller>();
                 if request.uri().path().starts_with("/vigil.v1.") {
-                    let source = request.extensions().get::<TcpConnectInfo>().and_then(|info| info.remote_addr());
+                    let source = crate::tls::peer_address(request.extensions());
                     if !self.limiter.admit(source.map(|address| address.ip())) {
                         let rate = self.limiter.rate();
                         return refuse(Refusal::RateLimited {
@@ -185,8 +192,14 @@ where
             Some(required) => required,
             None => return refuse(Refusal::NoRule { path: request.uri().path().to_owned() }),
         };
-        let Some(token) = bearer_token(request.headers()).map(str::to_owned) else {
-            return refuse(Refusal::NoKey { required });
+        // A bearer token names the key; without one, a client certificate
+        // bound to a key stands for it.
+        let credential = match bearer_token(request.headers()) {
+            Some(token) => Credential::Token(token.to_owned()),
+            None => match crate::tls::peer_certificate(request.extensions()) {
+                Some(certificate) => Credential::ClientCertificate(certificate.to_vec()),
+                None => return refuse(Refusal::NoKey { required }),
+            },
         };
         // The service that was polled ready goes with this call; the clone
         // stays for the next one.
@@ -197,9 +210,19 @@ where
             let Some(keys) = services.ready().map(|services| services.keys.clone()) else {
                 return Ok(status_of_refusal(Refusal::NotReady).into_http());
             };
-            let caller = match keys.authenticate(&token).await {
+            let authenticated = match &credential {
+                Credential::Token(token) => keys.authenticate(token).await,
+                Credential::ClientCertificate(der) => keys.authenticate_certificate(der).await,
+            };
+            let caller = match authenticated {
                 Ok(Some(caller)) => caller,
-                Ok(None) => return Ok(status_of_refusal(Refusal::UnknownKey).into_http()),
+                Ok(None) => {
+                    let refusal = match credential {
+                        Credential::Token(_) => Refusal::UnknownKey,
+                        Credential::ClientCertificate(_) => Refusal::UnknownCertificate,
+                    };
+                    return Ok(status_of_refusal(refusal).into_http());
+                }
                 Err(error) => return Ok(crate::status::status_of_query_error(error).into_http()),
             };
             if !required.allows(caller.role) {

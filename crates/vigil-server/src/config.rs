@@ -31,6 +31,9 @@ pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
 pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
 pub const ENV_MAX_POSTS_PER_STREAM: &str = "VIGIL_MAX_POSTS_PER_STREAM";
 pub const ENV_PUBLIC_BURST: &str = "VIGIL_PUBLIC_BURST";
+pub const ENV_TLS_CERT: &str = "VIGIL_TLS_CERT";
+pub const ENV_TLS_KEY: &str = "VIGIL_TLS_KEY";
+pub const ENV_TLS_CLIENT_CA: &str = "VIGIL_TLS_CLIENT_CA";
 
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about = "Counter-extremism intelligence service")]
@@ -93,6 +96,10 @@ pub enum KeysAction {
         /// For a partner key: the only platform it may act on.
         #[arg(long)]
         platform: Option<String>,
+        /// A TLS client certificate (PEM) that stands for the key over
+        /// mutual TLS (`vigil serve --tls-client-ca`).
+        #[arg(long)]
+        client_cert: Option<std::path::PathBuf>,
     },
     /// List every key, revoked or not (never tokens).
     List,
@@ -166,6 +173,18 @@ pub struct ServeArgs {
     /// refilled at one every 2 s [default: 20].
     #[arg(long)]
     pub public_burst: Option<u32>,
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Ask clients for a certificate signed by these CAs (PEM): a
+    /// certificate bound to a key (`vigil keys create --client-cert`)
+    /// stands for that key. Clients without one still connect and use a
+    /// bearer token.
+    #[arg(long)]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -252,6 +271,9 @@ pub struct FileConfig {
     pub max_posts_per_message: Option<usize>,
     pub max_posts_per_stream: Option<usize>,
     pub public_burst: Option<u32>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub tls_client_ca: Option<PathBuf>,
 }
 
 /// Everything `vigil serve` runs with, validated.
@@ -275,6 +297,17 @@ pub struct ServeConfig {
     pub key_cache: Duration,
     /// Limits on the public methods, kept in memory only.
     pub public_rate: PublicRate,
+    /// Plaintext when `None`.
+    pub tls: Option<TlsFiles>,
+}
+
+/// Where the server's TLS certificate and key are, and the CAs of the
+/// client certificates it accepts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Error)]
@@ -289,6 +322,22 @@ pub enum ConfigError {
     Invalid { name: &'static str, value: usize, reason: &'static str },
     #[error("database_url must start with postgres:// or postgresql:// (SQLite needs no URL: it lives in data_dir)")]
     DatabaseUrl,
+    #[error("{0}")]
+    Tls(&'static str),
+}
+
+fn tls_files(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    client_ca: Option<PathBuf>,
+) -> Result<Option<TlsFiles>, ConfigError> {
+    match (cert, key) {
+        (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key, client_ca })),
+        (None, None) if client_ca.is_some() => Err(ConfigError::Tls("tls_client_ca needs tls_cert and tls_key")),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ConfigError::Tls("tls_cert needs tls_key")),
+        (None, Some(_)) => Err(ConfigError::Tls("tls_key needs tls_cert")),
+    }
 }
 
 impl ServeConfig {
@@ -349,6 +398,11 @@ impl ServeConfig {
                 ),
                 ..PublicRate::default()
             },
+            tls: tls_files(
+                args.tls_cert.clone().or(env.get(ENV_TLS_CERT)?).or(file.tls_cert),
+                args.tls_key.clone().or(env.get(ENV_TLS_KEY)?).or(file.tls_key),
+                args.tls_client_ca.clone().or(env.get(ENV_TLS_CLIENT_CA)?).or(file.tls_client_ca),
+            )?,
         };
         config.validate()?;
         Ok(config)
@@ -524,5 +578,29 @@ mod tests {
         let error =
             ServeConfig::resolve(&ServeArgs { config: Some(file), ..ServeArgs::default() }, &env(&[])).unwrap_err();
         assert!(error.to_string().contains("listne"), "{error}");
+    }
+
+    #[test]
+    fn tls_needs_its_certificate_and_key_together() {
+        let resolve = |cert: Option<&str>, key: Option<&str>, client_ca: Option<&str>| {
+            let args = ServeArgs {
+                tls_cert: cert.map(PathBuf::from),
+                tls_key: key.map(PathBuf::from),
+                tls_client_ca: client_ca.map(PathBuf::from),
+                ..ServeArgs::default()
+            };
+            ServeConfig::resolve(&args, &env(&[])).map(|config| config.tls).map_err(|error| error.to_string())
+        };
+        assert_eq!(resolve(None, None, None), Ok(None));
+        assert_eq!(
+            resolve(Some("c.pem"), Some("k.pem"), Some("ca.pem")),
+            Ok(Some(TlsFiles { cert: "c.pem".into(), key: "k.pem".into(), client_ca: Some("ca.pem".into()) }))
+        );
+        assert_eq!(resolve(Some("c.pem"), None, None), Err("tls_cert needs tls_key".into()));
+        assert_eq!(resolve(None, Some("k.pem"), None), Err("tls_key needs tls_cert".into()));
+        assert_eq!(resolve(None, None, Some("ca.pem")), Err("tls_client_ca needs tls_cert and tls_key".into()));
+        let from_env =
+            ServeConfig::resolve(&ServeArgs::default(), &env(&[(ENV_TLS_CERT, "c.pem"), (ENV_TLS_KEY, "k.pem")]));
+        assert_eq!(from_env.unwrap().tls.map(|tls| tls.cert), Some(PathBuf::from("c.pem")));
     }
 }

@@ -9,7 +9,7 @@ use vigil_store::{ApiKeyRecord, Role};
 
 use crate::convert::timestamp;
 use crate::grpc::{ReadyServices, caller_of};
-use crate::status::{invalid_field, status_of_audit_error, status_of_query_error};
+use crate::status::{invalid_field, status_of_audit_error, status_of_query_error, status_of_tls_error};
 
 #[derive(Clone, Debug)]
 pub struct AdminAdapter(pub ReadyServices);
@@ -23,7 +23,13 @@ impl pb::admin_server::Admin for AdminAdapter {
         let caller = caller_of(&request)?;
         let request = request.into_inner();
         let role = role_of("role", request.role)?;
-        let new_key = NewKeyRequest { name: request.name, role, platform: request.platform };
+        let client_certificate = match request.client_certificate_pem.trim() {
+            "" => None,
+            pem => Some(
+                crate::tls::certificate_der("client_certificate_pem", pem.as_bytes()).map_err(status_of_tls_error)?,
+            ),
+        };
+        let new_key = NewKeyRequest { name: request.name, role, platform: request.platform, client_certificate };
         let created = self.0.get()?.keys.create(new_key, &caller.name).await.map_err(status_of_query_error)?;
         tracing::info!(key = %created.record.name, role = role.as_str(), "API key created");
         Ok(Response::new(pb::CreateKeyResponse { key: Some(api_key(created.record)), token: created.token }))
@@ -88,5 +94,9 @@ fn api_key(key: ApiKeyRecord) -> pb::ApiKey {
         created_by: key.created_by,
         revoked_at: key.revoked_at.and_then(timestamp),
         revoked_by: key.revoked_by.unwrap_or_default(),
+        client_certificate_sha256: key
+            .client_certificate_sha256
+            .map(|sha256| crate::keys_command::hex(&sha256))
+            .unwrap_or_default(),
     }
 }

@@ -24,6 +24,8 @@ pub enum CommandError {
     Query(#[from] QueryError),
     #[error("the audit log does not verify: {0}")]
     Audit(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// Who the console is, for the audit log: the operating-system user.
@@ -53,13 +55,22 @@ pub async fn run_keys(
     let keys = Keys::new(storage.store(), Duration::ZERO);
     let by = console_user(environment);
     let result = match action {
-        KeysAction::Create { name, role, platform } => {
+        KeysAction::Create { name, role, platform, client_cert } => {
             let role = match role {
                 RoleArg::Partner => Role::Partner,
                 RoleArg::Analyst => Role::Analyst,
                 RoleArg::Admin => Role::Admin,
             };
-            let request = NewKeyRequest { name: name.clone(), role, platform: platform.clone().unwrap_or_default() };
+            let client_certificate = match client_cert {
+                Some(path) => Some(crate::tls::certificate_der_from_file(path)?),
+                None => None,
+            };
+            let request = NewKeyRequest {
+                name: name.clone(),
+                role,
+                platform: platform.clone().unwrap_or_default(),
+                client_certificate,
+            };
             keys.create(request, &by).await.map(|created| {
                 let platform = created.record.platform.as_deref().map(|p| format!(" for {p}")).unwrap_or_default();
                 let _ = writeln!(
@@ -72,14 +83,18 @@ pub async fn run_keys(
             })
         }
         KeysAction::List => keys.list().await.map(|all| {
-            let _ = writeln!(out, "name\trole\tplatform\tcreated_at\tcreated_by\trevoked_at\trevoked_by");
+            let _ = writeln!(
+                out,
+                "name\trole\tplatform\tclient_certificate_sha256\tcreated_at\tcreated_by\trevoked_at\trevoked_by"
+            );
             for key in all {
                 let _ = writeln!(
                     out,
-                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     key.name,
                     key.role.as_str(),
                     key.platform.unwrap_or_default(),
+                    key.client_certificate_sha256.map(|sha256| hex(&sha256)).unwrap_or_default(),
                     key.created_at,
                     key.created_by,
                     key.revoked_at.map(|at| at.to_string()).unwrap_or_default(),
@@ -116,4 +131,10 @@ pub async fn run_audit(
         verified.entries, verified.head_id, verified.head_hash
     );
     Ok(())
+}
+
+/// Lowercase hex, as `openssl x509 -fingerprint -sha256` shows a
+/// certificate's hash once its colons are dropped.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }

@@ -18,6 +18,7 @@ pub mod report_command;
 pub mod serve;
 mod status;
 pub mod storage;
+pub mod tls;
 
 use tracing_subscriber::EnvFilter;
 

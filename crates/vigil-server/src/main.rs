@@ -98,7 +98,12 @@ fn main() -> ExitCode {
                     }
                 };
                 let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-                tracing::info!(listen = %address, "listening");
+                let tls = match &config.tls {
+                    None => "off",
+                    Some(files) if files.client_ca.is_some() => "on, client certificates accepted",
+                    Some(_) => "on",
+                };
+                tracing::info!(listen = %address, tls, "listening");
                 match serve::run(config, listener, shutdown_signal()).await {
                     Ok(()) => ExitCode::SUCCESS,
                     Err(error) => {

@@ -48,6 +48,8 @@ pub enum ServeError {
     Tracking(String),
     #[error("benign list {path}: {reason}")]
     BenignList { path: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 const MAX_CONCURRENT_STREAMS: u32 = 256;
@@ -93,7 +95,11 @@ pub async fn run(
     let network_settings = load_network_settings(config.benign_list.as_deref())?;
     let services = ReadyServices::default();
     let limit = config.max_message_bytes;
-    let router = Server::builder()
+    let mut server = Server::builder();
+    if let Some(files) = &config.tls {
+        server = server.tls_config(crate::tls::server_config(files)?)?;
+    }
+    let router = server
         // A cap on streams per connection, so that one client cannot hold
         // the server's memory with calls it never finishes.
         .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))

@@ -49,7 +49,7 @@ pub fn status_of_audit_error(error: AuditError) -> Status {
 pub fn status_of_refusal(refusal: Refusal) -> Status {
     let message = refusal.to_string();
     match refusal {
-        Refusal::NoKey { .. } | Refusal::UnknownKey => Status::unauthenticated(message),
+        Refusal::NoKey { .. } | Refusal::UnknownKey | Refusal::UnknownCertificate => Status::unauthenticated(message),
         Refusal::NoRule { .. } | Refusal::WrongRole { .. } => Status::permission_denied(message),
         Refusal::NotReady => Status::unavailable(message),
         Refusal::RateLimited { .. } => Status::resource_exhausted(message),
@@ -58,6 +58,17 @@ pub fn status_of_refusal(refusal: Refusal) -> Status {
 
 /// A request field that is missing or out of range, found while converting
 /// from the wire form.
+/// A certificate a request carries that is not one is the caller's mistake;
+/// files the server cannot read are not.
+pub fn status_of_tls_error(error: crate::tls::TlsError) -> Status {
+    match error {
+        crate::tls::TlsError::NotPem { .. } => Status::invalid_argument(error.to_string()),
+        crate::tls::TlsError::Read { .. } | crate::tls::TlsError::NoCertificate { .. } => {
+            Status::internal(error.to_string())
+        }
+    }
+}
+
 pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field} {reason}"))
 }

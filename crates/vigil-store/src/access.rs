@@ -43,6 +43,9 @@ pub struct NewApiKey {
     /// posts and accounts.
     pub platform: Option<String>,
     pub token_sha256: [u8; 32],
+    /// SHA-256 of the DER form of a TLS client certificate that stands for
+    /// the key, for partners that authenticate with mutual TLS.
+    pub client_certificate_sha256: Option<[u8; 32]>,
     pub created_at: UnixSeconds,
     pub created_by: String,
 }
@@ -53,6 +56,7 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub role: Role,
     pub platform: Option<String>,
+    pub client_certificate_sha256: Option<[u8; 32]>,
     pub created_at: UnixSeconds,
     pub created_by: String,
     pub revoked_at: Option<UnixSeconds>,
@@ -77,6 +81,12 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug + 'static {
     /// The key whose token hashes to `token_sha256`, revoked or not.
     async fn api_key_by_token(&self, token_sha256: [u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
 
+    /// The key a TLS client certificate stands for, revoked or not.
+    async fn api_key_by_client_certificate(
+        &self,
+        certificate_sha256: [u8; 32],
+    ) -> Result<Option<ApiKeyRecord>, StoreError>;
+
     /// Every key, by id.
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
 
@@ -98,12 +108,21 @@ pub trait AccessStore: Send + Sync + std::fmt::Debug + 'static {
 /// The entries both engines write for key changes: one wording, one place.
 pub(crate) fn key_created_entry(key: &NewApiKey, id: i64) -> NewAuditEntry {
     let platform = key.platform.as_deref().map(|p| format!(" for {p}")).unwrap_or_default();
+    let certificate = key
+        .client_certificate_sha256
+        .map(|sha256| {
+            format!(
+                ", client certificate sha256:{}",
+                sha256.iter().map(|byte| format!("{byte:02x}")).collect::<String>()
+            )
+        })
+        .unwrap_or_default();
     NewAuditEntry {
         at: key.created_at,
         actor: key.created_by.clone(),
         action: "key.create".into(),
         records: format!("api_key:{id}"),
-        detail: format!("{} key {:?}{platform}", key.role.as_str(), key.name),
+        detail: format!("{} key {:?}{platform}{certificate}", key.role.as_str(), key.name),
     }
 }
 

@@ -251,6 +251,12 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX tip_follow_up_by_tip ON tip_follow_up (tip_document_id);
     "#,
+    // 7: a TLS client certificate (its SHA-256) may stand for a key.
+    r#"
+    ALTER TABLE api_key ADD COLUMN client_certificate_sha256 BLOB;
+    CREATE UNIQUE INDEX api_key_by_client_certificate ON api_key (client_certificate_sha256)
+        WHERE client_certificate_sha256 IS NOT NULL;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -41,7 +41,8 @@ fn hash_of(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| StoreError::Worker("an audit hash in the database is not 32 bytes".into()))
 }
 
-const KEY_COLUMNS: &str = "id, name, role, platform, created_at, created_by, revoked_at, revoked_by";
+const KEY_COLUMNS: &str =
+    "id, name, role, platform, created_at, created_by, revoked_at, revoked_by, client_certificate_sha256";
 
 fn key_record(row: &Row) -> Result<ApiKeyRecord, StoreError> {
     let role: String = row.get(2);
@@ -55,6 +56,12 @@ fn key_record(row: &Row) -> Result<ApiKeyRecord, StoreError> {
         created_by: row.get(5),
         revoked_at: row.get(6),
         revoked_by: row.get(7),
+        client_certificate_sha256: row
+            .get::<_, Option<Vec<u8>>>(8)
+            .map(|bytes| {
+                bytes.try_into().map_err(|_| StoreError::Worker("a client certificate hash is not 32 bytes".into()))
+            })
+            .transpose()?,
     })
 }
 
@@ -73,8 +80,9 @@ impl AccessStore for PostgresStore {
         write_tx!(self, |tx| {
             let statement = tx
                 .prepare_cached(
-                    "INSERT INTO api_key (name, role, platform, token_sha256, created_at, created_by)
-                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING RETURNING id",
+                    "INSERT INTO api_key
+                         (name, role, platform, token_sha256, created_at, created_by, client_certificate_sha256)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name) DO NOTHING RETURNING id",
                 )
                 .await?;
             let inserted = tx
@@ -87,6 +95,7 @@ impl AccessStore for PostgresStore {
                         &&key.token_sha256[..],
                         &key.created_at,
                         &key.created_by,
+                        &key.client_certificate_sha256.as_ref().map(|sha256| &sha256[..]),
                     ],
                 )
                 .await?;
@@ -102,6 +111,13 @@ impl AccessStore for PostgresStore {
         let statement =
             client.prepare_cached(&format!("SELECT {KEY_COLUMNS} FROM api_key WHERE token_sha256 = $1")).await?;
         client.query_opt(&statement, &[&&token_sha256[..]]).await?.as_ref().map(key_record).transpose()
+    }
+
+    async fn api_key_by_client_certificate(
+        &self,
+        certificate_sha256: [u8; 32],
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        read_tx!(self, |tx| key_where(&tx, "client_certificate_sha256 = $1", &&certificate_sha256[..]).await)
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {

@@ -232,6 +232,12 @@ const STEPS: &[&str] = &[
     );
     CREATE INDEX tip_follow_up_by_tip ON tip_follow_up (tip_document_id);
     "#,
+    // 4: SQLite step 7: client certificates standing for keys.
+    r#"
+    ALTER TABLE api_key ADD COLUMN client_certificate_sha256 BYTEA;
+    CREATE UNIQUE INDEX api_key_by_client_certificate ON api_key (client_certificate_sha256)
+        WHERE client_certificate_sha256 IS NOT NULL;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

@@ -41,7 +41,8 @@ fn hash_of(bytes: Vec<u8>) -> Result<[u8; 32], StoreError> {
     bytes.try_into().map_err(|_| StoreError::Worker("an audit hash in the database is not 32 bytes".into()))
 }
 
-const KEY_COLUMNS: &str = "id, name, role, platform, created_at, created_by, revoked_at, revoked_by";
+const KEY_COLUMNS: &str =
+    "id, name, role, platform, created_at, created_by, revoked_at, revoked_by, client_certificate_sha256";
 
 fn key_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKeyRecord, String)> {
     let role: String = row.get(2)?;
@@ -55,6 +56,7 @@ fn key_record(row: &rusqlite::Row<'_>) -> rusqlite::Result<(ApiKeyRecord, String
             created_by: row.get(5)?,
             revoked_at: row.get(6)?,
             revoked_by: row.get(7)?,
+            client_certificate_sha256: row.get::<_, Option<[u8; 32]>>(8)?,
         },
         role,
     ))
@@ -84,8 +86,9 @@ impl AccessStore for SqliteStore {
         self.write(move |tx| {
             let inserted = tx
                 .prepare_cached(
-                    "INSERT INTO api_key (name, role, platform, token_sha256, created_at, created_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING RETURNING id",
+                    "INSERT INTO api_key
+                         (name, role, platform, token_sha256, created_at, created_by, client_certificate_sha256)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (name) DO NOTHING RETURNING id",
                 )?
                 .query_row(
                     params![
@@ -94,7 +97,8 @@ impl AccessStore for SqliteStore {
                         key.platform,
                         &key.token_sha256[..],
                         key.created_at,
-                        key.created_by
+                        key.created_by,
+                        key.client_certificate_sha256.as_ref().map(|sha256| &sha256[..])
                     ],
                     |row| row.get::<_, i64>(0),
                 )
@@ -108,6 +112,13 @@ impl AccessStore for SqliteStore {
 
     async fn api_key_by_token(&self, token_sha256: [u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
         self.read(move |tx| key_where(tx, "token_sha256 = ?1", &&token_sha256[..])).await
+    }
+
+    async fn api_key_by_client_certificate(
+        &self,
+        certificate_sha256: [u8; 32],
+    ) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.read(move |tx| key_where(tx, "client_certificate_sha256 = ?1", &&certificate_sha256[..])).await
     }
 
     async fn list_api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {

@@ -14,8 +14,28 @@ use crate::harness::Engine;
 conformance!(
     keys_are_found_by_token_and_revoked_for_good,
     audited_writes_form_one_chain,
-    a_tampered_audit_log_is_caught
+    a_tampered_audit_log_is_caught,
+    a_client_certificate_stands_for_one_key
 );
+
+async fn a_client_certificate_stands_for_one_key(engine: Engine) {
+    let store = &engine.store;
+    let bound =
+        NewApiKey { client_certificate_sha256: Some([9; 32]), ..new_key("crawler-tls", Role::Partner, None, 1) };
+    let created = store.create_api_key(bound).await.unwrap().unwrap();
+    assert_eq!(created.client_certificate_sha256, Some([9; 32]));
+    assert_eq!(store.api_key_by_client_certificate([9; 32]).await.unwrap(), Some(created.clone()));
+    assert_eq!(store.api_key_by_client_certificate([8; 32]).await.unwrap(), None);
+    assert_eq!(store.api_key_by_token([1; 32]).await.unwrap(), Some(created), "the key's token works too");
+    // A certificate stands for one key only; the second is refused whole.
+    let again =
+        NewApiKey { client_certificate_sha256: Some([9; 32]), ..new_key("crawler-two", Role::Partner, None, 2) };
+    assert!(store.create_api_key(again).await.is_err());
+    assert_eq!(store.list_api_keys().await.unwrap().len(), 1);
+    let audit = store.audit_entries(0, 10).await.unwrap();
+    assert_eq!(audit.len(), 1);
+    assert!(audit[0].entry.detail.ends_with(&format!("client certificate sha256:{}", "09".repeat(32))), "{audit:?}");
+}
 
 fn new_key(name: &str, role: Role, platform: Option<&str>, token: u8) -> NewApiKey {
     NewApiKey {
@@ -23,6 +43,7 @@ fn new_key(name: &str, role: Role, platform: Option<&str>, token: u8) -> NewApiK
         role,
         platform: platform.map(str::to_owned),
         token_sha256: [token; 32],
+        client_certificate_sha256: None,
         created_at: 1_700_000_000,
         created_by: "admin-a".into(),
     }
