@@ -35,7 +35,7 @@ fn expected_rule(method: &str) -> Option<Access> {
         {
             Access::Partner
         }
-        "vigil.v1.Query" if ["LookupIndicator", "Search"].contains(&name) => Access::Analyst,
+        "vigil.v1.Query" if ["LookupIndicator", "Search", "GetSealedText"].contains(&name) => Access::Analyst,
         "vigil.v1.Tracking" => match name {
             "GetAccount"
             | "ListAccounts"

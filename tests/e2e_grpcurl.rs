@@ -193,8 +193,9 @@ async fn readme_grpcurl_examples_work_as_written() {
 }
 
 /// Commands starting with `grpcurl` in README's fenced shell blocks, with
-/// backslash-continued lines joined. `console` blocks need a TLS set-up this
-/// server lacks; `tests/e2e_tls.rs` runs their grpcurl call.
+/// backslash-continued lines joined. `console` blocks need a set-up this
+/// server lacks (TLS files, a seal key); `tests/e2e_tls.rs` and the sealed
+/// tip test in `tests/e2e_tipster.rs` make the same calls.
 fn readme_commands(readme: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut in_block = false;

@@ -201,3 +201,91 @@ async fn a_public_flood_is_cut_off_while_analysts_keep_working() {
     assert!(refused.message().contains("limit of 3 at once"), "{refused:?}");
     vigil.stop().await;
 }
+
+/// With a seal key configured, a tip's words are in no file of the data
+/// directory, not even the full-text index, while its indicators are found;
+/// the holder of the secret key opens the text away from the server.
+#[tokio::test]
+async fn a_sealed_tip_is_read_only_with_the_secret_key() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    use vigil_proto::v1::query_client::QueryClient;
+    use vigil_proto::v1::{GetSealedTextRequest, IndicatorKind, LookupIndicatorRequest, SearchRequest};
+
+    let keys = tempfile::tempdir().unwrap();
+    let secret_key_file = keys.path().join("seal.key");
+    let vigil_command = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        command.args(args).arg("--secret-key-file").arg(&secret_key_file).env_remove("VIGIL_CONFIG");
+        command
+    };
+    let made = vigil_command(&["seal", "new-key"]).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let public_key = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(public_key.starts_with("vigil-seal-public:"), "{public_key}");
+    assert!(!vigil_command(&["seal", "new-key"]).status().unwrap().success(), "an existing key is never overwritten");
+
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &["--tip-seal-key", &public_key]);
+    vigil.wait_serving().await;
+    let mut intake = IntakeClient::new(vigil.public_channel().await);
+    let text = format!("Le canal {TEXT_MARKER} relaie https://example.org/scelle et @Relais_Exemple");
+    let tip = SubmitTipRequest { text: text.clone(), ..Default::default() };
+    let receipt = intake.submit_tip(tip).await.unwrap().into_inner();
+    let follow_up = AddTipFollowUpRequest {
+        receipt_code: receipt.receipt_code.clone(),
+        text: format!("Aussi {FOLLOW_UP_MARKER}"),
+        ..Default::default()
+    };
+    intake.add_tip_follow_up(follow_up).await.unwrap();
+
+    // Indicators are found; the words are not.
+    let mut query = QueryClient::new(vigil.channel().await);
+    let lookup = LookupIndicatorRequest {
+        kind: IndicatorKind::Url as i32,
+        value: "https://example.org/scelle".into(),
+        max_documents: 0,
+    };
+    let found = query.lookup_indicator(lookup).await.unwrap().into_inner();
+    let [document] = &found.recent_documents[..] else { panic!("{found:?}") };
+    assert!(document.sealed);
+    assert_eq!(document.document_id, receipt.tip_id);
+    let search = |words: &str| SearchRequest { query: words.into(), ..Default::default() };
+    assert!(query.search(search(TEXT_MARKER)).await.unwrap().into_inner().hits.is_empty());
+    assert!(query.search(search("canal relaie")).await.unwrap().into_inner().hits.is_empty());
+
+    // The evidence hash is of the text as the tipster wrote it.
+    use sha2::Digest as _;
+    let sha256: String = sha2::Sha256::digest(text.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    assert_eq!(document.text_sha256, sha256);
+
+    let sealed = query
+        .get_sealed_text(GetSealedTextRequest { document_id: receipt.tip_id.clone() })
+        .await
+        .unwrap()
+        .into_inner()
+        .sealed_text;
+    let bad_id = query.get_sealed_text(GetSealedTextRequest { document_id: "abc".into() }).await.unwrap_err();
+    assert_eq!(bad_id.code(), tonic::Code::InvalidArgument, "{bad_id:?}");
+    assert!(bad_id.message().contains("document_id"), "{bad_id:?}");
+    vigil.stop().await;
+
+    for (path, bytes) in files_under(dir.path()) {
+        for marker in [TEXT_MARKER, FOLLOW_UP_MARKER, "relaie", "Le canal"] {
+            assert!(!contains(&bytes, marker), "{path} holds {marker:?} of a sealed tip");
+        }
+    }
+
+    use base64::Engine as _;
+    let mut open = vigil_command(&["seal", "open"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&sealed);
+    open.stdin.take().unwrap().write_all(format!("\"{encoded}\"\n").as_bytes()).unwrap();
+    let opened = open.wait_with_output().unwrap();
+    assert!(opened.status.success(), "{}", String::from_utf8_lossy(&opened.stderr));
+    assert_eq!(String::from_utf8(opened.stdout).unwrap(), text);
+}

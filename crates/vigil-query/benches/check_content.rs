@@ -64,6 +64,7 @@ async fn measure(posts: usize) -> Measured {
         limits: Limits::default(),
         lexicon: Arc::new(Lexicon::builtin().clone()),
         tip_status_floor: Duration::ZERO,
+        seal_to: None,
     };
     let tracking = Tracking::open(Arc::clone(&shared), TrackingSettings::default()).await.expect("tracking opens");
     let intake = Intake::new(Arc::clone(&shared), settings, tracking);

@@ -21,6 +21,8 @@ pub enum QueryError {
     Forbidden { field: String, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Sealing(#[from] crate::sealing::SealError),
 }
 
 impl QueryError {

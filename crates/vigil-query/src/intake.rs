@@ -11,6 +11,7 @@ use vigil_store::{
 };
 
 use crate::receipt::{ReceiptCode, ReceiptHasher};
+use crate::sealing::SealKey;
 use crate::sightings::{
     Sightings, account_key, account_value, media_hashes, mentioned_accounts, normalize_platform, sha256_hex,
 };
@@ -79,6 +80,8 @@ pub struct IntakeSettings {
     /// The least time a tip status answer takes, so that a known and an
     /// unknown receipt code cannot be told apart by time.
     pub tip_status_floor: Duration,
+    /// When set, tips and follow-ups are stored sealed to this key.
+    pub seal_to: Option<SealKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -188,20 +191,31 @@ impl Intake {
         // The hour, not the second: a finer time could help identify a tipster.
         let received_hour = now() / 3600 * 3600;
         let language = extraction.language.map(|l| l.code.to_owned()).or(language_hint);
+        let text_sha256 = sha256_hex(tip.text.as_bytes());
+        // Sealed: the words go nowhere but the box, not even the full-text
+        // index; what was extracted from them is kept in the clear.
+        let (text, search_text, sealed_text) = match &self.settings.seal_to {
+            Some(key) => (String::new(), String::new(), Some(key.seal(&tip.text)?)),
+            None => {
+                let search_text = fold_for_search(&tip.text).into_owned();
+                (tip.text, search_text, None)
+            }
+        };
         Ok(NewDocument {
             kind: DocumentKind::Tip,
             platform: None,
             platform_post_id: None,
             author: None,
             url: None,
-            text_sha256: sha256_hex(tip.text.as_bytes()),
-            search_text: fold_for_search(&tip.text).into_owned(),
-            text: tip.text,
+            text_sha256,
+            search_text,
+            text,
             language,
             observed_at: received_hour,
             categories: categories_of(&extraction),
             sightings: sightings.into_vec(),
             mentioned_accounts: mentioned,
+            sealed_text,
         })
     }
 
@@ -380,6 +394,7 @@ impl IntakeSettings {
             text_sha256: sha256_hex(post.text.as_bytes()),
             search_text: fold_for_search(&post.text).into_owned(),
             text: post.text.clone(),
+            sealed_text: None,
             language: extraction.language.map(|l| l.code.to_owned()),
             observed_at: posted_at,
             categories: categories_of(&extraction),

@@ -16,6 +16,7 @@ mod lookup;
 pub mod network;
 mod page_token;
 mod receipt;
+pub mod sealing;
 mod search;
 mod sightings;
 pub mod statistics;
@@ -64,6 +65,16 @@ pub struct Query {
 impl Query {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Query {
         Query { store, limits }
+    }
+
+    /// A sealed tip's text as sealed, for the holder of the private key to
+    /// open away from the server.
+    pub async fn sealed_text(&self, document_id: &str) -> Result<Vec<u8>, QueryError> {
+        let id: vigil_store::DocumentId = document_id
+            .trim()
+            .parse()
+            .map_err(|_| QueryError::invalid("document_id", "is not a document id (digits, as search returns it)"))?;
+        self.store.sealed_text(id).await?.ok_or_else(|| QueryError::NotFound(format!("sealed document {id}")))
     }
 }
 

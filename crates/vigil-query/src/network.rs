@@ -604,6 +604,7 @@ mod tests {
             limits: Limits::default(),
             lexicon: Arc::new(Lexicon::builtin().clone()),
             tip_status_floor: Duration::ZERO,
+            seal_to: None,
         };
         let intake = Intake::new(Arc::clone(&store), settings, tracking);
         let mut posts = vec![

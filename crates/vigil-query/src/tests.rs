@@ -31,6 +31,7 @@ async fn services() -> Services {
                 limits: limits.clone(),
                 lexicon: Arc::new(Lexicon::builtin().clone()),
                 tip_status_floor: Duration::from_millis(20),
+                seal_to: None,
             },
             tracking.clone(),
         ),

@@ -84,7 +84,7 @@ pub fn access_of(path: &str) -> Option<Access> {
         ("vigil.v1.Intake", "SubmitTip" | "GetTipStatus" | "AddTipFollowUp") => Access::Public,
         ("vigil.v1.Intake", "IngestPosts") => Access::Partner,
         ("vigil.v1.Query", "CheckContent") => Access::Partner,
-        ("vigil.v1.Query", "LookupIndicator" | "Search") => Access::Analyst,
+        ("vigil.v1.Query", "LookupIndicator" | "Search" | "GetSealedText") => Access::Analyst,
         ("vigil.v1.Extraction", "Extract") => Access::Partner,
         // Partners report their own platform's suspensions and profiles;
         // the tracking layer holds them to that platform.

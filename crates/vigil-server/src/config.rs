@@ -13,6 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
 use vigil_query::Limits;
+use vigil_query::sealing::SealKey;
 
 use crate::rate_limit::PublicRate;
 
@@ -32,6 +33,7 @@ pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
 pub const ENV_MAX_POSTS_PER_STREAM: &str = "VIGIL_MAX_POSTS_PER_STREAM";
 pub const ENV_PUBLIC_BURST: &str = "VIGIL_PUBLIC_BURST";
 pub const ENV_TLS_CERT: &str = "VIGIL_TLS_CERT";
+pub const ENV_TIP_SEAL_KEY: &str = "VIGIL_TIP_SEAL_KEY";
 pub const ENV_TLS_KEY: &str = "VIGIL_TLS_KEY";
 pub const ENV_TLS_CLIENT_CA: &str = "VIGIL_TLS_CLIENT_CA";
 
@@ -59,6 +61,31 @@ pub enum Command {
     Keys(KeysArgs),
     /// Check the audit log's hash chain, on the database the server uses.
     Audit(AuditArgs),
+    /// Keys for sealed tips, and opening one. Run where the secret key
+    /// lives (an analyst's machine), not on the server.
+    Seal(SealArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    #[command(subcommand)]
+    pub action: SealAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SealAction {
+    /// Make a key pair: the secret key goes to a new file (mode 0600), the
+    /// public key, for `vigil serve --tip-seal-key`, to stdout.
+    NewKey {
+        #[arg(long)]
+        secret_key_file: PathBuf,
+    },
+    /// Open a sealed tip: its text as `Query/GetSealedText` returns it
+    /// (base64, as grpcurl prints it) on stdin, the tip's text on stdout.
+    Open {
+        #[arg(long)]
+        secret_key_file: PathBuf,
+    },
 }
 
 /// Where the database is, as `vigil serve` finds it.
@@ -185,6 +212,11 @@ pub struct ServeArgs {
     /// bearer token.
     #[arg(long)]
     pub tls_client_ca: Option<PathBuf>,
+    /// Store tips sealed to this public key (`vigil seal-key generate`
+    /// makes one): their text is then readable only with its secret key,
+    /// away from the server.
+    #[arg(long)]
+    pub tip_seal_key: Option<String>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -274,6 +306,7 @@ pub struct FileConfig {
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
+    pub tip_seal_key: Option<String>,
 }
 
 /// Everything `vigil serve` runs with, validated.
@@ -299,6 +332,8 @@ pub struct ServeConfig {
     pub public_rate: PublicRate,
     /// Plaintext when `None`.
     pub tls: Option<TlsFiles>,
+    /// Tips are stored sealed to it when set.
+    pub tip_seal_key: Option<SealKey>,
 }
 
 /// Where the server's TLS certificate and key are, and the CAs of the
@@ -324,6 +359,8 @@ pub enum ConfigError {
     DatabaseUrl,
     #[error("{0}")]
     Tls(&'static str),
+    #[error("tip_seal_key: {0}")]
+    TipSealKey(vigil_query::sealing::SealError),
 }
 
 fn tls_files(
@@ -403,6 +440,14 @@ impl ServeConfig {
                 args.tls_key.clone().or(env.get(ENV_TLS_KEY)?).or(file.tls_key),
                 args.tls_client_ca.clone().or(env.get(ENV_TLS_CLIENT_CA)?).or(file.tls_client_ca),
             )?,
+            tip_seal_key: args
+                .tip_seal_key
+                .clone()
+                .or(env.get(ENV_TIP_SEAL_KEY)?)
+                .or(file.tip_seal_key)
+                .map(|key| SealKey::parse(&key))
+                .transpose()
+                .map_err(ConfigError::TipSealKey)?,
         };
         config.validate()?;
         Ok(config)

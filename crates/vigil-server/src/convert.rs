@@ -395,6 +395,7 @@ pub fn document_summary(document: DocumentSummary) -> pb::DocumentSummary {
     };
     pb::DocumentSummary {
         follow_up_of: document.follow_up_of.map(|tip| tip.to_string()).unwrap_or_default(),
+        sealed: document.sealed,
         document_id: document.id.to_string(),
         kind: kind as i32,
         platform: document.platform.unwrap_or_default(),

@@ -277,6 +277,15 @@ impl pb::query_server::Query for QueryAdapter {
         let matches = self.0.get()?.query.check_content(check).await.map_err(status_of_query_error)?;
         Ok(Response::new(convert::content_matches(matches)))
     }
+
+    async fn get_sealed_text(
+        &self,
+        request: Request<pb::GetSealedTextRequest>,
+    ) -> Result<Response<pb::GetSealedTextResponse>, Status> {
+        let document_id = request.into_inner().document_id;
+        let sealed_text = self.0.get()?.query.sealed_text(&document_id).await.map_err(status_of_query_error)?;
+        Ok(Response::new(pb::GetSealedTextResponse { sealed_text }))
+    }
 }
 
 #[derive(Clone, Debug)]

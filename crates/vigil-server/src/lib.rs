@@ -15,6 +15,7 @@ pub mod keys_command;
 mod message_size;
 pub mod rate_limit;
 pub mod report_command;
+pub mod seal_command;
 pub mod serve;
 mod status;
 pub mod storage;

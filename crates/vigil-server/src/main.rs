@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use vigil_server::config::{
     Cli, Command, DatabaseLocation, ENV_LEXICON_DIR, ENV_LOG, LogFormat, ReportConfig, ServeConfig,
 };
-use vigil_server::{extract_command, init_tracing, keys_command, report_command, serve};
+use vigil_server::{extract_command, init_tracing, keys_command, report_command, seal_command, serve};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -72,6 +72,16 @@ fn main() -> ExitCode {
             database_command("vigil audit", &args.database, &environment, |location| async move {
                 keys_command::run_audit(&args.action, &location, &mut std::io::stdout()).await
             })
+        }
+        Command::Seal(args) => {
+            let (mut input, mut out, mut err) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+            match seal_command::run_seal(&args.action, &mut input, &mut out, &mut err) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("vigil seal: {error}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Serve(args) => {
             let config = match ServeConfig::resolve(&args, &environment) {

@@ -188,6 +188,7 @@ pub async fn run(
             limits: config.limits.clone(),
             lexicon: Arc::clone(&lexicon),
             tip_status_floor: config.tip_status_floor,
+            seal_to: config.tip_seal_key.clone(),
         };
         services.set(Services {
             keys: Keys::new(Arc::clone(&shared), config.key_cache),

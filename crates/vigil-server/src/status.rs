@@ -16,6 +16,10 @@ pub fn status_of_query_error(error: QueryError) -> Status {
         QueryError::Conflict { .. } => Status::failed_precondition(error.to_string()),
         QueryError::Forbidden { .. } => Status::permission_denied(error.to_string()),
         QueryError::Store(store) => status_of_store_error(store),
+        QueryError::Sealing(sealing) => {
+            tracing::error!(error = %sealing, "sealing a tip failed");
+            Status::internal("the tip could not be sealed; nothing was stored")
+        }
     }
 }
 

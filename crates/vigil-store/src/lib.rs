@@ -40,6 +40,10 @@ pub trait Store: AccessStore + Send + Sync + std::fmt::Debug + 'static {
     /// The tip whose receipt locator hashes to `locator_hash`.
     async fn tip_by_receipt(&self, locator_hash: [u8; 32]) -> Result<Option<TipReceiptRecord>, StoreError>;
 
+    /// A sealed document's text as sealed; `None` when there is no such
+    /// document or its text is not sealed.
+    async fn sealed_text(&self, document: DocumentId) -> Result<Option<Vec<u8>>, StoreError>;
+
     /// Stores `follow_up` as a tip document added to `tip`, and counts it on
     /// `tip`, in one transaction. `None` when `tip` is not a stored tip.
     async fn add_tip_follow_up(

@@ -257,6 +257,11 @@ const STEPS: &[&str] = &[
     CREATE UNIQUE INDEX api_key_by_client_certificate ON api_key (client_certificate_sha256)
         WHERE client_certificate_sha256 IS NOT NULL;
     "#,
+    // 8: sealed tips: the text encrypted to the operator's key, and none in
+    // `text` or the full-text index.
+    r#"
+    ALTER TABLE document ADD COLUMN sealed_text BLOB;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

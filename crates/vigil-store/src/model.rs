@@ -71,6 +71,9 @@ pub struct NewDocument {
     /// Content categories (`threat`, `financing`, ...) with their scores.
     pub categories: Vec<(String, f64)>,
     pub mentioned_accounts: Vec<AccountKey>,
+    /// A sealed tip's text, encrypted to the operator's key; `text` and
+    /// `search_text` are then empty.
+    pub sealed_text: Option<Vec<u8>>,
 }
 
 #[derive(Clone, Debug)]
@@ -206,6 +209,8 @@ pub struct DocumentSummary {
     pub categories: Vec<String>,
     /// Follow-ups only: the tip this one adds to.
     pub follow_up_of: Option<DocumentId>,
+    /// The text is sealed: only the operator's private key reads it.
+    pub sealed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -238,6 +238,10 @@ const STEPS: &[&str] = &[
     CREATE UNIQUE INDEX api_key_by_client_certificate ON api_key (client_certificate_sha256)
         WHERE client_certificate_sha256 IS NOT NULL;
     "#,
+    // 5: SQLite step 8: sealed tips.
+    r#"
+    ALTER TABLE document ADD COLUMN sealed_text BYTEA;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

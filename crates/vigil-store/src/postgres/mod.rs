@@ -254,6 +254,13 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn sealed_text(&self, document: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        read_tx!(self, |tx| {
+            let statement = tx.prepare_cached("SELECT sealed_text FROM document WHERE id = $1").await?;
+            Ok(tx.query_opt(&statement, &[&document]).await?.and_then(|row| row.get::<_, Option<Vec<u8>>>(0)))
+        })
+    }
+
     async fn add_tip_follow_up(
         &self,
         tip: DocumentId,
@@ -595,7 +602,7 @@ async fn known_accounts(
 pub(crate) const DOCUMENT_COLUMNS: &str =
     "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
      (SELECT string_agg(category, ',' ORDER BY category) FROM document_category c WHERE c.document_id = d.id),
-     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id)";
+     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id), d.sealed_text IS NOT NULL";
 
 pub(crate) fn document_summary(row: &Row) -> DocumentSummary {
     document_summary_from(row, 0)
@@ -618,13 +625,14 @@ fn document_summary_from(row: &Row, first: usize) -> DocumentSummary {
             .map(|names| names.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
         follow_up_of: row.get(first + 9),
+        sealed: row.get(first + 10),
     }
 }
 
 /// Where [`INDICATOR_REPORT`]'s rows keep a document's and an
 /// account's columns.
 const REPORT_DOCUMENT: usize = 5;
-const REPORT_ACCOUNT: usize = 15;
+const REPORT_ACCOUNT: usize = 16;
 
 /// An indicator, its newest documents and their accounts as one statement:
 /// rows of part 0 (the indicator: columns 2 to 4), then part 1 (documents,
@@ -643,7 +651,7 @@ static INDICATOR_REPORT: std::sync::LazyLock<String> = std::sync::LazyLock::new(
 fn indicator_report_statement() -> String {
     let no_document =
         "NULL::int8, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int8, NULL::text, NULL::text,
-         NULL::int8";
+         NULL::int8, NULL::bool";
     let no_account = "NULL::int8, NULL::text, NULL::text, NULL::text, NULL::int8, NULL::int8, NULL::int8, NULL::text,
                       NULL::int8, NULL::text, NULL::text, NULL::int8";
     format!(
@@ -766,11 +774,12 @@ async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<Docu
     let statement = tx
         .prepare_cached(
             "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256,
-                                   language, observed_at, search_terms)
-             SELECT kind, platform, post_id, author, url, text, sha, language, observed_at, terms::tsvector
+                                   language, observed_at, search_terms, sealed_text)
+             SELECT kind, platform, post_id, author, url, text, sha, language, observed_at, terms::tsvector, sealed
              FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::text[],
-                         $8::text[], $9::int8[], $10::text[])
-                  WITH ORDINALITY AS d (kind, platform, post_id, author, url, text, sha, language, observed_at, terms, n)
+                         $8::text[], $9::int8[], $10::text[], $11::bytea[])
+                  WITH ORDINALITY AS d (kind, platform, post_id, author, url, text, sha, language, observed_at, terms,
+                                        sealed, n)
              ORDER BY n
              RETURNING id",
         )
@@ -786,10 +795,23 @@ async fn insert_documents(tx: &Tx<'_>, documents: &[NewDocument]) -> Result<Docu
     let author_ids: Vec<Option<i64>> = new.iter().map(|i| authors.get(i).copied()).collect();
     let observed: Vec<i64> = new.iter().map(|&i| documents[i].observed_at).collect();
     let terms: Vec<String> = new.iter().map(|&i| full_text::tsvector_literal(&documents[i].search_text)).collect();
+    let sealed: Vec<Option<&[u8]>> = new.iter().map(|&i| documents[i].sealed_text.as_deref()).collect();
     let rows = tx
         .query(
             &statement,
-            &[&kinds, &platforms, &post_ids, &author_ids, &urls, &texts, &hashes, &languages, &observed, &terms],
+            &[
+                &kinds,
+                &platforms,
+                &post_ids,
+                &author_ids,
+                &urls,
+                &texts,
+                &hashes,
+                &languages,
+                &observed,
+                &terms,
+                &sealed,
+            ],
         )
         .await?;
     let mut ids: Vec<DocumentId> = rows.iter().map(|row| row.get(0)).collect();
@@ -1202,7 +1224,7 @@ async fn search(tx: &Tx<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, Stor
     Ok(rows
         .iter()
         .map(|row| {
-            let text: String = row.get(10);
+            let text: String = row.get(11);
             SearchHit { document: document_summary(row), snippet: full_text::snippet(&text, &phrases) }
         })
         .collect())

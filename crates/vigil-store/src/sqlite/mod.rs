@@ -248,6 +248,16 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn sealed_text(&self, document: DocumentId) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(move |tx| {
+            let sealed = tx
+                .query_row("SELECT sealed_text FROM document WHERE id = ?1", params![document], |row| row.get(0))
+                .optional()?;
+            Ok(sealed.flatten())
+        })
+        .await
+    }
+
     async fn add_tip_follow_up(
         &self,
         tip: DocumentId,
@@ -548,7 +558,7 @@ fn tip_status(name: &str) -> Result<TipStatus, StoreError> {
 pub(crate) const DOCUMENT_COLUMNS: &str =
     "d.id, d.kind, d.platform, d.platform_post_id, d.url, d.language, d.observed_at, d.text_sha256,
      (SELECT group_concat(category, ',') FROM document_category c WHERE c.document_id = d.id),
-     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id)";
+     (SELECT f.tip_document_id FROM tip_follow_up f WHERE f.document_id = d.id), d.sealed_text IS NOT NULL";
 
 pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentSummary> {
     let kind: String = row.get(1)?;
@@ -566,6 +576,7 @@ pub(crate) fn document_summary(row: &rusqlite::Row<'_>) -> rusqlite::Result<Docu
             .map(|names| names.split(',').map(str::to_owned).collect())
             .unwrap_or_default(),
         follow_up_of: row.get(9)?,
+        sealed: row.get(10)?,
     })
 }
 
@@ -585,8 +596,8 @@ fn insert_document(
         .transpose()?;
     let id: Option<DocumentId> = tx
         .prepare_cached(
-            "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256, language, observed_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+            "INSERT INTO document (kind, platform, platform_post_id, author_account_id, url, text, text_sha256, language, observed_at, sealed_text)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT DO NOTHING RETURNING id",
         )?
         .query_row(
@@ -600,6 +611,7 @@ fn insert_document(
                 document.text_sha256,
                 document.language,
                 document.observed_at,
+                document.sealed_text,
             ],
             |row| row.get(0),
         )
@@ -816,7 +828,7 @@ fn search(tx: &Transaction<'_>, query: &SearchQuery) -> Result<Vec<SearchHit>, S
     let mut statement = tx.prepare(&sql)?;
     let hits = statement
         .query_map(params_from_iter(values), |row| {
-            let text: String = row.get(10)?;
+            let text: String = row.get(11)?;
             Ok(SearchHit { document: document_summary(row)?, snippet: full_text::snippet(&text, &phrases) })
         })?
         .collect::<Result<Vec<_>, _>>()?;

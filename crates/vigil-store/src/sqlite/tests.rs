@@ -31,6 +31,7 @@ fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds, sightings:
         sightings,
         categories: vec![],
         mentioned_accounts: vec![],
+        sealed_text: None,
     }
 }
 

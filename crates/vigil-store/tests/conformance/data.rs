@@ -36,6 +36,7 @@ pub fn post(platform_post_id: &str, text: &str, observed_at: UnixSeconds) -> New
         sightings: vec![],
         categories: vec![],
         mentioned_accounts: vec![],
+        sealed_text: None,
     }
 }
 

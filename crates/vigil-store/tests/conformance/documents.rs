@@ -12,6 +12,7 @@ use crate::harness::Engine;
 conformance!(
     tips_are_found_by_receipt_locator_only,
     follow_ups_are_tip_documents_counted_on_their_tip,
+    sealed_texts_are_kept_as_given_and_only_for_their_document,
     duplicate_posts_within_and_across_batches,
     first_seen_accounts_are_reported_once,
     indicator_counts_and_report_order,
@@ -52,6 +53,27 @@ async fn tips_are_found_by_receipt_locator_only(engine: Engine) {
     assert!(store.insert_tip(reused).await.is_err());
     assert_eq!(store.search(search_all()).await.unwrap().len(), 2);
     assert_eq!(store.known_accounts(vec![telegram("reused_example")]).await.unwrap(), vec![None]);
+}
+
+async fn sealed_texts_are_kept_as_given_and_only_for_their_document(engine: Engine) {
+    let store = &engine.store;
+    let mut sealed = tip("", 3_600, [6; 32]);
+    sealed.document.search_text = String::new();
+    sealed.document.sealed_text = Some(vec![0, 159, 146, 150, 255]);
+    let sealed_id = store.insert_tip(sealed).await.unwrap().document;
+    let plain_id = store.insert_tip(tip("un signalement", 3_600, [5; 32])).await.unwrap().document;
+    let posted = store.insert_posts(vec![post("1", "un message", 3_600)], ingested()).await.unwrap();
+    assert_eq!(store.sealed_text(sealed_id).await.unwrap(), Some(vec![0, 159, 146, 150, 255]));
+    assert_eq!(store.sealed_text(plain_id).await.unwrap(), None);
+    assert_eq!(store.sealed_text(sealed_id + 1_000).await.unwrap(), None);
+    let hits = store.search(search_all()).await.unwrap();
+    let sealed_flags: BTreeMap<_, _> = hits.iter().map(|hit| (hit.document.id, hit.document.sealed)).collect();
+    let PostOutcome::Stored(post_id) = posted.outcomes[0] else { panic!("{posted:?}") };
+    assert_eq!(sealed_flags, BTreeMap::from([(sealed_id, true), (plain_id, false), (post_id, false)]));
+    // A look-up reads the flag through its own statement.
+    let report = store.indicator_report(IndicatorKind::Url, "https://example.org/x".into(), 10).await.unwrap().unwrap();
+    let flags: BTreeSet<_> = report.recent_documents.iter().map(|d| (d.id, d.sealed)).collect();
+    assert_eq!(flags, BTreeSet::from([(sealed_id, true), (plain_id, false)]));
 }
 
 async fn follow_ups_are_tip_documents_counted_on_their_tip(engine: Engine) {
