@@ -323,3 +323,84 @@ fn refused<T>(result: Result<T, tonic::Status>, code: Code, message: &str) {
     assert_eq!(status.code(), code, "{status:?}");
     assert!(status.message().contains(message), "{:?} should contain {message:?}", status.message());
 }
+
+#[tokio::test]
+async fn over_limit_fields_and_streams_open_too_long_are_refused_whole() {
+    use std::time::{Duration, Instant};
+    use vigil_proto::v1::admin_client::AdminClient;
+    use vigil_proto::v1::tracking_client::TrackingClient;
+
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &["--max-stream-seconds", "1"]);
+    vigil.wait_serving().await;
+    let channel = vigil.channel().await;
+    let mut intake = IntakeClient::new(channel.clone());
+    let mut query = QueryClient::new(channel.clone());
+    let mut tracking = TrackingClient::new(channel);
+    let mut admin = AdminClient::new(vigil.channel_as("admin-a").await);
+
+    let many_kinds = SearchRequest { kinds: vec![DocumentKind::Tip as i32; 33], ..SearchRequest::default() };
+    refused(query.search(many_kinds).await, Code::InvalidArgument, "kinds has 33 entries, over the limit of 32");
+    let many_statuses =
+        ListAccountsRequest { statuses: vec![AccountStatus::Active as i32; 33], ..ListAccountsRequest::default() };
+    refused(
+        tracking.list_accounts(many_statuses).await,
+        Code::InvalidArgument,
+        "statuses has 33 entries, over the limit of 32",
+    );
+    let long_claim = CreateActorRequest {
+        name: "Réseau exemple".into(),
+        changed_by: "x".repeat(5_000),
+        ..CreateActorRequest::default()
+    };
+    refused(
+        tracking.create_actor(long_claim).await,
+        Code::InvalidArgument,
+        "changed_by is 5000 bytes, over the 64-byte limit",
+    );
+    let long_url = format!("https://example.org/{}", "x".repeat(9_000));
+    let site = RecordSiteRequest {
+        site: Some(SiteSelector { selector: Some(site_selector::Selector::Url(long_url)) }),
+        ..RecordSiteRequest::default()
+    };
+    refused(
+        tracking.record_site(site).await,
+        Code::InvalidArgument,
+        "site.url is 9020 bytes, over the 8192-byte limit",
+    );
+    let revoke = RevokeKeyRequest { name: "n".repeat(5_000) };
+    refused(admin.revoke_key(revoke).await, Code::InvalidArgument, "name must be 1 to 64 lowercase letters");
+
+    // A stream that ends in time is stored; one left open past the limit is
+    // refused whole, though its posts were valid.
+    let in_time = tokio_stream::iter(vec![IngestPostsRequest { posts: vec![post("1", "à temps #dans_les_temps")] }]);
+    assert_eq!(intake.ingest_posts(in_time).await.unwrap().into_inner().accepted, 1);
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    sender.send(IngestPostsRequest { posts: vec![post("2", "trop long #marqueur")] }).await.unwrap();
+    let started = Instant::now();
+    let open_too_long = tokio::time::timeout(
+        Duration::from_secs(10),
+        intake.ingest_posts(tokio_stream::wrappers::ReceiverStream::new(receiver)),
+    )
+    .await
+    .expect("the server ends the stream itself");
+    refused(
+        open_too_long,
+        Code::ResourceExhausted,
+        "stream stayed open over the 1-second limit (max_stream_seconds); nothing was stored",
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1), "{:?}", started.elapsed());
+    drop(sender);
+
+    // Nothing of any refused request was stored.
+    let marker = lookup(&mut query, IndicatorKind::Hashtag, "marqueur").await.unwrap_err();
+    assert_eq!(marker.code(), Code::NotFound);
+    lookup(&mut query, IndicatorKind::Hashtag, "dans_les_temps").await.unwrap();
+    let everything = query.search(SearchRequest::default()).await.unwrap().into_inner();
+    assert_eq!(everything.hits.len(), 1, "{:?}", everything.hits);
+    assert!(tracking.list_actors(ListActorsRequest::default()).await.unwrap().into_inner().actors.is_empty());
+    assert!(tracking.list_sites(ListSitesRequest::default()).await.unwrap().into_inner().sites.is_empty());
+    let keys = admin.list_keys(ListKeysRequest {}).await.unwrap().into_inner().keys;
+    assert!(keys.iter().all(|key| key.revoked_at.is_none()), "{keys:?}");
+    vigil.stop().await;
+}

@@ -65,6 +65,7 @@ async fn measure(posts: usize) -> Measured {
         lexicon: Arc::new(Lexicon::builtin().clone()),
         tip_status_floor: Duration::ZERO,
         seal_to: None,
+        max_stream_duration: vigil_query::DEFAULT_MAX_STREAM_DURATION,
     };
     let tracking = Tracking::open(Arc::clone(&shared), TrackingSettings::default()).await.expect("tracking opens");
     let intake = Intake::new(Arc::clone(&shared), settings, tracking);

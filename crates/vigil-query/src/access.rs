@@ -17,6 +17,7 @@ use vigil_store::audit::{ChainBreak, ChainVerifier};
 use vigil_store::{ApiKeyRecord, KeyRevocation, NewApiKey, Role, Store, StoreError, UnixSeconds};
 
 use crate::QueryError;
+use crate::limits::check_bytes;
 use crate::sightings::normalize_platform;
 
 /// What every token starts with, so that secret scanners and people can
@@ -46,6 +47,27 @@ impl Caller {
                 reason: format!("is {platform:?}, but key {:?} may only act on {own:?}", self.name),
             }),
             _ => Ok(()),
+        }
+    }
+
+    /// Who a change is recorded as: always the key's name. A request may
+    /// repeat that name or leave the field empty; naming anyone else is
+    /// refused, so that no record claims an author who did not make it.
+    pub fn recorded_as(&self, field: &str, claimed: &str) -> Result<String, QueryError> {
+        let claimed = claimed.trim();
+        // Checked first, because the refusal below quotes the claim; no
+        // longer one can be a key's name.
+        check_bytes(field, claimed, MAX_KEY_NAME)?;
+        match claimed {
+            "" => Ok(self.name.clone()),
+            claimed if claimed == self.name => Ok(self.name.clone()),
+            claimed => Err(QueryError::invalid(
+                field,
+                format!(
+                    "is {claimed:?}, but the API key is {:?}: leave it empty, vigil records the key's name",
+                    self.name
+                ),
+            )),
         }
     }
 
@@ -155,15 +177,7 @@ impl Keys {
     }
 
     pub async fn create(&self, request: NewKeyRequest, created_by: &str) -> Result<CreatedKey, QueryError> {
-        let name = request.name.trim();
-        let valid_name = (1..=MAX_KEY_NAME).contains(&name.len())
-            && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
-        if !valid_name {
-            return Err(QueryError::invalid(
-                "name",
-                format!("must be 1 to {MAX_KEY_NAME} lowercase letters, digits, '.', '_' or '-'"),
-            ));
-        }
+        let name = checked_key_name(&request.name)?;
         let platform = match (request.role, request.platform.trim()) {
             (_, "") => None,
             (Role::Partner, platform) => Some(normalize_platform("platform", platform)?),
@@ -208,7 +222,10 @@ impl Keys {
     }
 
     pub async fn revoke(&self, name: &str, revoked_by: &str) -> Result<ApiKeyRecord, QueryError> {
-        match self.store.revoke_api_key(name.trim().to_owned(), revoked_by.to_owned(), now()).await? {
+        // No key has a name that breaks the rule, and the answers below
+        // quote the name.
+        let name = checked_key_name(name)?;
+        match self.store.revoke_api_key(name.to_owned(), revoked_by.to_owned(), now()).await? {
             KeyRevocation::Revoked(record) => {
                 // This process stops honouring it at once.
                 self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
@@ -258,6 +275,20 @@ pub async fn verify_audit_log(store: &dyn Store) -> Result<AuditVerified, AuditE
     Ok(AuditVerified { entries: verifier.checked(), head_id, head_hash })
 }
 
+/// A key's name, trimmed: 1 to [`MAX_KEY_NAME`] of a-z, 0-9, '.', '_', '-'.
+fn checked_key_name(name: &str) -> Result<&str, QueryError> {
+    let name = name.trim();
+    let valid = (1..=MAX_KEY_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+    if !valid {
+        return Err(QueryError::invalid(
+            "name",
+            format!("must be 1 to {MAX_KEY_NAME} lowercase letters, digits, '.', '_' or '-'"),
+        ));
+    }
+    Ok(name)
+}
+
 fn new_token() -> Result<String, QueryError> {
     let mut random = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut random)
@@ -301,5 +332,32 @@ mod tests {
         assert!(crawler.check_may_change_status("telegram").is_err());
         let analyst = Caller { role: Role::Analyst, platform: None, ..partner };
         assert!(analyst.check_may_change_status("x").is_ok());
+    }
+
+    #[test]
+    fn changes_are_recorded_as_the_key_and_long_claims_are_not_quoted_back() {
+        let analyst = Caller { name: "analyst-a".into(), role: Role::Analyst, platform: None };
+        let check = |claimed: &str, expected: Result<&str, &str>| {
+            let recorded = analyst.recorded_as("changed_by", claimed).map_err(|error| error.to_string());
+            assert_eq!(recorded.as_deref().map_err(String::as_str), expected, "{claimed:?}");
+        };
+        check("", Ok("analyst-a"));
+        check(" analyst-a ", Ok("analyst-a"));
+        check(
+            "analyst-b",
+            Err(
+                "changed_by is \"analyst-b\", but the API key is \"analyst-a\": leave it empty, vigil records the key's name",
+            ),
+        );
+        check(&"x".repeat(65), Err("changed_by is 65 bytes, over the 64-byte limit"));
+    }
+
+    #[test]
+    fn key_names_follow_one_rule() {
+        assert_eq!(checked_key_name(" crawler-example.2 ").unwrap(), "crawler-example.2");
+        for bad in ["", "Upper", "with space", &"a".repeat(65)] {
+            let refused = checked_key_name(bad).unwrap_err().to_string();
+            assert_eq!(refused, "name must be 1 to 64 lowercase letters, digits, '.', '_' or '-'", "{bad:?}");
+        }
     }
 }

@@ -8,6 +8,7 @@ use vigil_store::{
     SiteChanged, SiteEvent, SiteRecord, SiteSelector, SiteStatus,
 };
 
+use crate::limits::{MAX_FILTER_ENTRIES, MAX_INDICATOR_BYTES, check_bytes, check_count};
 use crate::tracking::{
     bounded, checked_label, checked_time, next_token, optional_label, page_fingerprint, parse_page_token,
 };
@@ -216,6 +217,7 @@ impl Tracking {
         page_token: &str,
     ) -> Result<SitePage, QueryError> {
         let limit = bounded("page_size", page_size, 50, 500)?;
+        check_count("statuses", statuses.len(), MAX_FILTER_ENTRIES)?;
         let mut statuses = statuses;
         statuses.sort_by_key(|status| status.as_str());
         statuses.dedup();
@@ -248,12 +250,7 @@ fn actor_id_of(field: &str, id: &str) -> Result<ActorId, QueryError> {
 }
 
 fn account_ids_of(ids: &[String]) -> Result<Vec<i64>, QueryError> {
-    if ids.len() > MAX_ACCOUNTS_PER_REQUEST {
-        return Err(QueryError::invalid(
-            "account_ids",
-            format!("has {} entries, over the limit of {MAX_ACCOUNTS_PER_REQUEST}", ids.len()),
-        ));
-    }
+    check_count("account_ids", ids.len(), MAX_ACCOUNTS_PER_REQUEST)?;
     let mut parsed = Vec::with_capacity(ids.len());
     for (index, id) in ids.iter().enumerate() {
         let id: i64 = id
@@ -279,6 +276,7 @@ fn non_empty_accounts(ids: &[String]) -> Result<Vec<i64>, QueryError> {
 
 fn site_selector(choice: SiteChoice) -> Result<SiteSelector, QueryError> {
     let key = |kind: IndicatorKind, field: &str, raw: &str| {
+        check_bytes(field, raw, MAX_INDICATOR_BYTES)?;
         normalize(kind, raw)
             .map(|value| SiteSelector::Key(IndicatorKey { kind, value }))
             .map_err(|error| QueryError::invalid(field, error.to_string()))

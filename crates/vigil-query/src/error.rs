@@ -6,7 +6,7 @@ pub enum QueryError {
     /// The request is wrong; `field` names what, `reason` says why.
     #[error("{field} {reason}")]
     Invalid { field: String, reason: String },
-    /// The request is over a size limit.
+    /// The request is over a size limit, or a stream over its time limit.
     #[error("{field} {reason}")]
     TooLarge { field: String, reason: String },
     #[error("{0} is not known")]

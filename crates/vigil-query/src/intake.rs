@@ -10,6 +10,7 @@ use vigil_store::{
     TipState, UnixSeconds,
 };
 
+use crate::limits::{check_bytes, clipped};
 use crate::receipt::{ReceiptCode, ReceiptHasher};
 use crate::sealing::SealKey;
 use crate::sightings::{
@@ -19,6 +20,9 @@ use crate::{AccountRef, Caller, Limits, QueryError, Tracking};
 
 /// Longest URL accepted in a tip's `urls` or a post's `url`.
 const MAX_URL_BYTES: usize = 8 * 1024;
+/// Longest platform post id; also what a rejected post's platform and id
+/// are cut to when they are sent back.
+const MAX_POST_ID_BYTES: usize = 256;
 
 /// A tip as the public submits it.
 #[derive(Clone, Debug, Default)]
@@ -82,7 +86,14 @@ pub struct IntakeSettings {
     pub tip_status_floor: Duration,
     /// When set, tips and follow-ups are stored sealed to this key.
     pub seal_to: Option<SealKey>,
+    /// How long one IngestPosts stream may stay open, from its start to its
+    /// end: its posts wait in memory until then, and a stream that never
+    /// ends would hold them for good.
+    pub max_stream_duration: Duration,
 }
+
+/// The longest an IngestPosts stream may stay open by default.
+pub const DEFAULT_MAX_STREAM_DURATION: Duration = Duration::from_secs(600);
 
 #[derive(Clone, Debug)]
 pub struct Intake {
@@ -224,11 +235,17 @@ impl Intake {
     /// `caller` is who the posts are audited as, and a partner bound to a
     /// platform may send only that platform's posts.
     pub fn begin_ingest(&self, caller: Caller) -> Ingest {
+        let now = tokio::time::Instant::now();
+        // A limit too long to add to the clock is as good as none.
+        let deadline = now
+            .checked_add(self.settings.max_stream_duration)
+            .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
         Ingest {
             caller,
             store: Arc::clone(&self.store),
             settings: self.settings.clone(),
             tracking: self.tracking.clone(),
+            deadline,
             next_index: 0,
             posts: Vec::new(),
             keys: HashSet::new(),
@@ -245,6 +262,8 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     settings: IntakeSettings,
     tracking: Tracking,
+    /// Past it, the stream is refused whole (see [`Ingest::deadline`]).
+    deadline: tokio::time::Instant,
     next_index: u64,
     posts: Vec<NewDocument>,
     keys: HashSet<(String, String)>,
@@ -252,9 +271,33 @@ pub struct Ingest {
 }
 
 impl Ingest {
+    /// When the stream must have ended. Past it every call here fails with
+    /// [`Ingest::expired`]; a transport waiting for the next message should
+    /// stop waiting then and answer with that error.
+    pub fn deadline(&self) -> tokio::time::Instant {
+        self.deadline
+    }
+
+    /// Why a stream still open at its deadline is refused, whole.
+    pub fn expired(&self) -> QueryError {
+        QueryError::too_large(
+            "stream",
+            format!(
+                "stayed open over the {}-second limit (max_stream_seconds); nothing was stored: send the feed in \
+                 shorter streams",
+                self.settings.max_stream_duration.as_secs()
+            ),
+        )
+    }
+
+    fn check_open(&self) -> Result<(), QueryError> {
+        if tokio::time::Instant::now() > self.deadline { Err(self.expired()) } else { Ok(()) }
+    }
+
     /// Validates and extracts one message's posts. A post that is wrong is
     /// listed as rejected; a message that is wrong fails the whole stream.
     pub fn add_message(&mut self, posts: Vec<PostSubmission>) -> Result<(), QueryError> {
+        self.check_open()?;
         if posts.len() > self.settings.limits.max_posts_per_message {
             return Err(QueryError::invalid(
                 "posts",
@@ -295,10 +338,12 @@ impl Ingest {
                     }
                 }
                 Err(QueryError::Invalid { field, reason } | QueryError::TooLarge { field, reason }) => {
+                    // Kept until the stream ends: sent back whole, an
+                    // oversized field would hold memory a stored post may not.
                     self.report.rejected.push(RejectedPost {
                         index,
-                        platform: post.platform,
-                        platform_post_id: post.platform_post_id,
+                        platform: clipped(post.platform, MAX_POST_ID_BYTES),
+                        platform_post_id: clipped(post.platform_post_id, MAX_POST_ID_BYTES),
                         field,
                         reason,
                     });
@@ -311,6 +356,7 @@ impl Ingest {
 
     /// Stores every accepted post in one transaction.
     pub async fn finish(self) -> Result<IngestReport, QueryError> {
+        self.check_open()?;
         let mut report = self.report;
         if self.posts.is_empty() {
             return Ok(report);
@@ -348,9 +394,7 @@ impl IntakeSettings {
         if platform_post_id.is_empty() {
             return Err(QueryError::invalid("platform_post_id", "is empty"));
         }
-        if platform_post_id.len() > 256 {
-            return Err(QueryError::invalid("platform_post_id", "is over the 256-byte limit"));
-        }
+        check_bytes("platform_post_id", platform_post_id, MAX_POST_ID_BYTES)?;
         self.limits.check_text("text", &post.text, !post.media_sha256.is_empty())?;
         self.limits.check_count("media_sha256", post.media_sha256.len(), self.limits.max_media_per_post)?;
         let media = media_hashes("media_sha256", &post.media_sha256)?;

@@ -30,7 +30,8 @@ pub use actors::{ActorChanged, ActorPage, ActorRequest, ChangeBy, SiteChoice, Si
 pub use check::{AccountMatch, AccountMatchReason, ContentCheck, ContentMatches, IndicatorMatch};
 pub use error::QueryError;
 pub use intake::{
-    Ingest, IngestReport, Intake, IntakeSettings, PostSubmission, RejectedPost, TipReceipt, TipSubmission,
+    DEFAULT_MAX_STREAM_DURATION, Ingest, IngestReport, Intake, IntakeSettings, PostSubmission, RejectedPost,
+    TipReceipt, TipSubmission,
 };
 pub use limits::Limits;
 pub use search::{SearchPage, SearchRequest};

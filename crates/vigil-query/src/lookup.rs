@@ -1,6 +1,7 @@
 use vigil_extract::{IndicatorKind, normalize};
 use vigil_store::IndicatorReport;
 
+use crate::limits::{MAX_INDICATOR_BYTES, check_bytes};
 use crate::{Query, QueryError};
 
 const DEFAULT_DOCUMENTS: usize = 10;
@@ -21,12 +22,7 @@ impl Query {
             }
             n => n,
         };
-        if raw_value.len() > 8 * 1024 {
-            return Err(QueryError::invalid(
-                "value",
-                format!("is {} bytes, over the 8192-byte limit", raw_value.len()),
-            ));
-        }
+        check_bytes("value", raw_value, MAX_INDICATOR_BYTES)?;
         let value =
             normalize(kind, raw_value).map_err(|error| QueryError::invalid("value", format!("is wrong: {error}")))?;
         self.store

@@ -33,6 +33,7 @@ use vigil_store::{
     SharedIndicatorQuery, TopConnectorQuery, UnixSeconds,
 };
 
+use crate::limits::{MAX_FILTER_ENTRIES, MAX_INDICATOR_BYTES, check_bytes, check_count};
 use crate::sightings::normalize_platform;
 use crate::{QueryError, page_token};
 
@@ -158,8 +159,6 @@ const DEFAULT_SHARED_PAGE: u32 = 20;
 const MAX_SHARED_PAGE: u32 = 100;
 const DEFAULT_CONNECTORS: u32 = 20;
 const MAX_CONNECTORS: u32 = 200;
-const MAX_FILTERS: usize = 32;
-const MAX_VALUE_BYTES: usize = 8 * 1024;
 
 #[derive(Clone, Debug)]
 pub struct Network {
@@ -364,12 +363,8 @@ impl Network {
         if from >= until {
             return Err(QueryError::invalid("observed_until", "must be after observed_from"));
         }
-        if request.platforms.len() > MAX_FILTERS {
-            return Err(QueryError::invalid(
-                "platforms",
-                format!("has {} entries, over the limit of {MAX_FILTERS}", request.platforms.len()),
-            ));
-        }
+        check_count("platforms", request.platforms.len(), MAX_FILTER_ENTRIES)?;
+        check_count("indicator_kinds", request.indicator_kinds.len(), MAX_FILTER_ENTRIES)?;
         let platforms = request
             .platforms
             .iter()
@@ -463,12 +458,7 @@ fn checked_start(choice: &NodeChoice) -> Result<GraphStart, QueryError> {
         NodeChoice::Account(id) => GraphStart::Account(checked_id("start.account_id", id)?),
         NodeChoice::Document(id) => GraphStart::Document(checked_id("start.document_id", id)?),
         NodeChoice::Indicator { kind, value } => {
-            if value.len() > MAX_VALUE_BYTES {
-                return Err(QueryError::invalid(
-                    "start.indicator.value",
-                    format!("is {} bytes, over the {MAX_VALUE_BYTES}-byte limit", value.len()),
-                ));
-            }
+            check_bytes("start.indicator.value", value, MAX_INDICATOR_BYTES)?;
             let value = normalize(*kind, value)
                 .map_err(|error| QueryError::invalid("start.indicator.value", format!("is wrong: {error}")))?;
             GraphStart::Indicator(IndicatorKey { kind: *kind, value })
@@ -605,6 +595,7 @@ mod tests {
             lexicon: Arc::new(Lexicon::builtin().clone()),
             tip_status_floor: Duration::ZERO,
             seal_to: None,
+            max_stream_duration: crate::DEFAULT_MAX_STREAM_DURATION,
         };
         let intake = Intake::new(Arc::clone(&store), settings, tracking);
         let mut posts = vec![
@@ -811,5 +802,31 @@ mod tests {
         let bad =
             TopConnectorsRequest { platforms: vec!["no spaces allowed".into()], ..TopConnectorsRequest::default() };
         assert!(fixture.network.top_connectors(bad).await.unwrap_err().to_string().starts_with("platforms[0] "));
+        let kinds = TopConnectorsRequest {
+            indicator_kinds: vec![IndicatorKind::Hashtag; MAX_FILTER_ENTRIES + 1],
+            ..TopConnectorsRequest::default()
+        };
+        assert_eq!(
+            fixture.network.top_connectors(kinds).await.unwrap_err().to_string(),
+            "indicator_kinds has 33 entries, over the limit of 32"
+        );
+    }
+
+    #[tokio::test]
+    async fn long_page_tokens_and_values_are_refused_before_they_are_read() {
+        let fixture = fixture().await;
+        let long_token = from_alpha(&fixture, 2, "A".repeat(1_000));
+        assert_eq!(
+            fixture.network.neighbourhood(long_token).await.unwrap_err().to_string(),
+            "page_token is 1000 bytes, over the 256-byte limit"
+        );
+        let long_value = NeighbourhoodRequest {
+            start: Some(NodeChoice::Indicator { kind: IndicatorKind::Url, value: "x".repeat(MAX_INDICATOR_BYTES + 1) }),
+            ..NeighbourhoodRequest::default()
+        };
+        assert_eq!(
+            fixture.network.neighbourhood(long_value).await.unwrap_err().to_string(),
+            "start.indicator.value is 8193 bytes, over the 8192-byte limit"
+        );
     }
 }

@@ -3,6 +3,7 @@
 use vigil_extract::{Category, fold_for_search};
 use vigil_store::{DocumentKind, SearchCursor, SearchHit, SearchOrder, SearchQuery, UnixSeconds};
 
+use crate::limits::{MAX_FILTER_ENTRIES, check_count};
 use crate::{Query, QueryError, page_token};
 
 const DEFAULT_PAGE_SIZE: usize = 20;
@@ -47,6 +48,9 @@ impl Query {
             }
             n => n,
         };
+        check_count("kinds", request.kinds.len(), MAX_FILTER_ENTRIES)?;
+        check_count("languages", request.languages.len(), MAX_FILTER_ENTRIES)?;
+        check_count("categories", request.categories.len(), MAX_FILTER_ENTRIES)?;
         for (index, language) in request.languages.iter().enumerate() {
             if !(2..=3).contains(&language.len()) || !language.bytes().all(|b| b.is_ascii_lowercase()) {
                 return Err(QueryError::invalid(

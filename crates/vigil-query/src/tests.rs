@@ -19,6 +19,10 @@ struct Services {
 }
 
 async fn services() -> Services {
+    services_with_stream_limit(Duration::from_secs(60)).await
+}
+
+async fn services_with_stream_limit(max_stream_duration: Duration) -> Services {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).unwrap());
     let limits =
@@ -32,6 +36,7 @@ async fn services() -> Services {
                 lexicon: Arc::new(Lexicon::builtin().clone()),
                 tip_status_floor: Duration::from_millis(20),
                 seal_to: None,
+                max_stream_duration,
             },
             tracking.clone(),
         ),
@@ -258,4 +263,91 @@ async fn a_handle_named_in_a_tip_after_a_suspension_is_proposed_as_a_successor()
     // At shutdown a watch ends rather than waiting for more.
     s.tracking.stop_watches();
     assert!(watch.next().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_stream_open_past_its_limit_is_refused_whole() {
+    let s = services_with_stream_limit(Duration::from_secs(1)).await;
+    let mut ingest = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
+    ingest.add_message(vec![post("1", "avant #marqueur")]).unwrap();
+    tokio::time::sleep_until(ingest.deadline() + Duration::from_millis(10)).await;
+    let expected = "stream stayed open over the 1-second limit (max_stream_seconds); nothing was stored: send the \
+                    feed in shorter streams";
+    let late = ingest.add_message(vec![post("2", "après #marqueur")]).unwrap_err();
+    assert!(matches!(late, QueryError::TooLarge { .. }));
+    assert_eq!(late.to_string(), expected);
+    assert_eq!(ingest.finish().await.unwrap_err().to_string(), expected);
+    assert!(s.query.lookup_indicator(IndicatorKind::Hashtag, "marqueur", 0).await.is_err());
+}
+
+/// Refused with `expected`, the field first.
+fn refused<T: std::fmt::Debug>(result: Result<T, QueryError>, expected: &str) {
+    match result {
+        Ok(answer) => panic!("expected {expected:?}, got {answer:?}"),
+        Err(error) => assert_eq!(error.to_string(), expected),
+    }
+}
+
+#[tokio::test]
+async fn over_limit_requests_name_the_field_and_the_limit_and_store_nothing() {
+    let s = services().await;
+    let long_token = "A".repeat(300);
+    let search = |request: SearchRequest| s.query.search(request);
+    refused(
+        search(SearchRequest { kinds: vec![DocumentKind::Tip; 33], ..SearchRequest::default() }).await,
+        "kinds has 33 entries, over the limit of 32",
+    );
+    refused(
+        search(SearchRequest { languages: vec!["fr".into(); 33], ..SearchRequest::default() }).await,
+        "languages has 33 entries, over the limit of 32",
+    );
+    refused(
+        search(SearchRequest { categories: vec!["threat".into(); 33], ..SearchRequest::default() }).await,
+        "categories has 33 entries, over the limit of 32",
+    );
+    refused(
+        search(SearchRequest { page_token: long_token.clone(), ..SearchRequest::default() }).await,
+        "page_token is 300 bytes, over the 256-byte limit",
+    );
+    let list = |request: ListAccounts| s.tracking.list_accounts(request);
+    refused(
+        list(ListAccounts { statuses: vec![AccountStatus::Active; 33], ..ListAccounts::default() }).await,
+        "statuses has 33 entries, over the limit of 32",
+    );
+    refused(
+        list(ListAccounts { platform: "p".repeat(33), ..ListAccounts::default() }).await,
+        "platform must be 1 to 32 letters, digits, '_', '.' or '-'",
+    );
+    refused(
+        list(ListAccounts { page_token: long_token.clone(), ..ListAccounts::default() }).await,
+        "page_token is 300 bytes, over the 256-byte limit",
+    );
+    refused(
+        s.tracking.list_sites(vec![SiteStatus::Online; 33], 0, "").await,
+        "statuses has 33 entries, over the limit of 32",
+    );
+    refused(s.tracking.list_actors(0, &long_token, false).await, "page_token is 300 bytes, over the 256-byte limit");
+    let long_url = format!("https://example.org/{}", "x".repeat(8 * 1024));
+    let by = ChangeBy { changed_by: "analyst-a".into(), note: String::new() };
+    let record = SiteRequest::Record { host_abuse_contact: String::new(), registrar_abuse_contact: String::new() };
+    refused(
+        s.tracking.change_site(SiteChoice::Url(long_url.clone()), record, by).await,
+        "site.url is 8212 bytes, over the 8192-byte limit",
+    );
+    refused(s.tracking.site(SiteChoice::Url(long_url), 0).await, "site.url is 8212 bytes, over the 8192-byte limit");
+    assert!(s.tracking.list_sites(Vec::new(), 0, "").await.unwrap().sites.is_empty());
+
+    // A post over a limit is rejected with its reason; what is sent back of
+    // it is cut to 256 bytes.
+    let mut ingest = s.intake.begin_ingest(caller("crawler-example", Role::Partner, None));
+    ingest.add_message(vec![post(&"9".repeat(10_000), "#marqueur")]).unwrap();
+    let report = ingest.finish().await.unwrap();
+    assert_eq!(report.accepted, 0);
+    let rejected = &report.rejected[0];
+    assert_eq!(
+        (rejected.field.as_str(), rejected.reason.as_str()),
+        ("platform_post_id", "is 10000 bytes, over the 256-byte limit")
+    );
+    assert_eq!(rejected.platform_post_id, "9".repeat(256));
+    assert!(s.query.lookup_indicator(IndicatorKind::Hashtag, "marqueur", 0).await.is_err());
 }

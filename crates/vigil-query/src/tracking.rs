@@ -24,7 +24,8 @@ use vigil_store::{
     StoreChange, SuccessorRecord, SuccessorReview, TrackedAccount, UnixSeconds,
 };
 
-use crate::sightings::account_key;
+use crate::limits::{MAX_FILTER_ENTRIES, MAX_PAGE_TOKEN_BYTES, check_bytes, check_count};
+use crate::sightings::{account_key, normalize_platform};
 use crate::successor::{AccountProfile, SuccessorIndex, SuccessorSettings};
 use crate::{AccountRef, Caller, QueryError};
 use vigil_store::Role;
@@ -176,9 +177,11 @@ impl Tracking {
 
     pub async fn list_accounts(&self, request: ListAccounts) -> Result<AccountPage, QueryError> {
         let limit = bounded("page_size", request.page_size, 50, 500)?;
+        check_count("statuses", request.statuses.len(), MAX_FILTER_ENTRIES)?;
+        // Normalized as stored accounts' platforms are, so "Twitter" finds x.
         let platform = match request.platform.trim() {
             "" => None,
-            platform => Some(platform.to_ascii_lowercase()),
+            platform => Some(normalize_platform("platform", platform)?),
         };
         let actor = match request.actor_id.trim() {
             "" => None,
@@ -687,6 +690,7 @@ pub(crate) fn page_fingerprint(statuses: &[&str], other_filters: &str) -> String
 /// The id a page token resumes after; ids of accounts, actors and sites
 /// are all row ids.
 pub(crate) fn parse_page_token(token: &str, fingerprint: &str) -> Result<i64, QueryError> {
+    check_bytes("page_token", token, MAX_PAGE_TOKEN_BYTES)?;
     let (issued_for, after) = token
         .split_once('.')
         .and_then(|(issued_for, id)| Some((issued_for, id.parse::<i64>().ok()?)))

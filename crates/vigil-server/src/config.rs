@@ -12,8 +12,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde::Deserialize;
 use thiserror::Error;
-use vigil_query::Limits;
 use vigil_query::sealing::SealKey;
+use vigil_query::{DEFAULT_MAX_STREAM_DURATION, Limits};
 
 use crate::rate_limit::PublicRate;
 
@@ -31,6 +31,7 @@ pub const ENV_MAX_TEXT_BYTES: &str = "VIGIL_MAX_TEXT_BYTES";
 pub const ENV_MAX_MESSAGE_BYTES: &str = "VIGIL_MAX_MESSAGE_BYTES";
 pub const ENV_MAX_POSTS_PER_MESSAGE: &str = "VIGIL_MAX_POSTS_PER_MESSAGE";
 pub const ENV_MAX_POSTS_PER_STREAM: &str = "VIGIL_MAX_POSTS_PER_STREAM";
+pub const ENV_MAX_STREAM_SECONDS: &str = "VIGIL_MAX_STREAM_SECONDS";
 pub const ENV_PUBLIC_BURST: &str = "VIGIL_PUBLIC_BURST";
 pub const ENV_TLS_CERT: &str = "VIGIL_TLS_CERT";
 pub const ENV_TIP_SEAL_KEY: &str = "VIGIL_TIP_SEAL_KEY";
@@ -196,6 +197,10 @@ pub struct ServeArgs {
     /// Most posts in one IngestPosts stream [default: 100000].
     #[arg(long)]
     pub max_posts_per_stream: Option<usize>,
+    /// Longest one IngestPosts stream may stay open, in seconds; one open
+    /// longer is refused whole, nothing stored [default: 600].
+    #[arg(long)]
+    pub max_stream_seconds: Option<u64>,
     /// Public requests (tips, tip status) one address may make at once,
     /// refilled at one every 2 s [default: 20].
     #[arg(long)]
@@ -302,6 +307,7 @@ pub struct FileConfig {
     pub max_message_bytes: Option<usize>,
     pub max_posts_per_message: Option<usize>,
     pub max_posts_per_stream: Option<usize>,
+    pub max_stream_seconds: Option<u64>,
     pub public_burst: Option<u32>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -321,6 +327,8 @@ pub struct ServeConfig {
     pub benign_list: Option<PathBuf>,
     pub limits: Limits,
     pub max_message_bytes: usize,
+    /// How long one IngestPosts stream may stay open.
+    pub max_stream: Duration,
     /// The least time a GetTipStatus answer takes, known receipt or not.
     pub tip_status_floor: Duration,
     /// How long shutdown waits for in-flight requests and open connections.
@@ -426,6 +434,12 @@ impl ServeConfig {
                 .or(env.get(ENV_MAX_MESSAGE_BYTES)?)
                 .or(file.max_message_bytes)
                 .unwrap_or(4 * 1024 * 1024),
+            max_stream: Duration::from_secs(
+                args.max_stream_seconds
+                    .or(env.get(ENV_MAX_STREAM_SECONDS)?)
+                    .or(file.max_stream_seconds)
+                    .unwrap_or(DEFAULT_MAX_STREAM_DURATION.as_secs()),
+            ),
             tip_status_floor: Duration::from_millis(25),
             shutdown_grace: Duration::from_secs(10),
             key_cache: Duration::from_secs(10),
@@ -465,6 +479,16 @@ impl ServeConfig {
         positive("max_text_bytes", self.limits.max_text_bytes)?;
         positive("max_posts_per_message", self.limits.max_posts_per_message)?;
         positive("max_posts_per_stream", self.limits.max_posts_per_stream)?;
+        // Longer than a day is a typo, and holds a stream's posts in memory
+        // as long.
+        let stream_seconds = self.max_stream.as_secs();
+        if !(1..=86_400).contains(&stream_seconds) {
+            return Err(ConfigError::Invalid {
+                name: "max_stream_seconds",
+                value: usize::try_from(stream_seconds).unwrap_or(usize::MAX),
+                reason: "must be 1 to 86400 (a day)",
+            });
+        }
         positive("public_burst", self.public_rate.per_source_burst as usize)?;
         if self.max_message_bytes < 1024 {
             return Err(ConfigError::Invalid {
@@ -586,6 +610,7 @@ mod tests {
         assert_eq!(config.limits.max_text_bytes, 10);
         assert_eq!(config.log_format, LogFormat::Json);
         assert_eq!(config.max_message_bytes, 4 * 1024 * 1024);
+        assert_eq!(config.max_stream, Duration::from_secs(600));
 
         let defaults = ServeConfig::resolve(&ServeArgs::default(), &env(&[])).unwrap();
         assert_eq!(defaults.listen, "127.0.0.1:50051".parse().unwrap());
@@ -608,6 +633,24 @@ mod tests {
         let from_env_file = resolve(ReportArgs::default(), &[(ENV_CONFIG, file.to_str().unwrap())]);
         assert_eq!(from_env_file.data_dir, PathBuf::from("/from/file"));
         assert_eq!(from_env_file.format, ReportFormat::Json);
+    }
+
+    #[test]
+    fn the_stream_duration_comes_from_a_flag_the_environment_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vigil.toml");
+        std::fs::write(&file, "max_stream_seconds = 30\n").unwrap();
+        let with_file = || ServeArgs { config: Some(file.clone()), ..ServeArgs::default() };
+        let resolve = |args: ServeArgs, pairs: &[(&str, &str)]| ServeConfig::resolve(&args, &env(pairs));
+        assert_eq!(resolve(with_file(), &[]).unwrap().max_stream, Duration::from_secs(30));
+        let from_env = resolve(with_file(), &[(ENV_MAX_STREAM_SECONDS, "20")]).unwrap();
+        assert_eq!(from_env.max_stream, Duration::from_secs(20));
+        let flag = ServeArgs { max_stream_seconds: Some(10), ..with_file() };
+        assert_eq!(resolve(flag, &[(ENV_MAX_STREAM_SECONDS, "20")]).unwrap().max_stream, Duration::from_secs(10));
+        let zero = resolve(ServeArgs { max_stream_seconds: Some(0), ..ServeArgs::default() }, &[]).unwrap_err();
+        assert_eq!(zero.to_string(), "max_stream_seconds is 0, must be 1 to 86400 (a day)");
+        let long = resolve(ServeArgs { max_stream_seconds: Some(86_401), ..ServeArgs::default() }, &[]).unwrap_err();
+        assert!(long.to_string().starts_with("max_stream_seconds is 86401"), "{long}");
     }
 
     #[test]

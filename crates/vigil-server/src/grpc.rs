@@ -61,21 +61,10 @@ pub(crate) fn caller_of<T>(request: &Request<T>) -> Result<Caller, Status> {
     request.extensions().get::<Caller>().cloned().ok_or_else(|| Status::internal("no authenticated caller"))
 }
 
-/// Who a change is recorded as: the caller's key name. A request that names
-/// someone else is refused, so that no record claims an author who did not
-/// make it.
+/// Who a change is recorded as: the caller's key name (see
+/// [`Caller::recorded_as`]).
 pub(crate) fn changed_by(caller: &Caller, field: &str, claimed: &str) -> Result<String, Status> {
-    match claimed.trim() {
-        "" => Ok(caller.name.clone()),
-        claimed if claimed == caller.name => Ok(caller.name.clone()),
-        claimed => Err(invalid_field(
-            field,
-            format!(
-                "is {claimed:?}, but the API key is {:?}: leave it empty, vigil records the key's name",
-                caller.name
-            ),
-        )),
-    }
+    caller.recorded_as(field, claimed).map_err(status_of_query_error)
 }
 
 #[derive(Clone, Debug)]
@@ -132,7 +121,12 @@ impl pb::intake_server::Intake for IntakeAdapter {
         let caller = caller_of(&request)?;
         let mut stream = request.into_inner();
         let mut ingest = services.intake.begin_ingest(caller);
-        while let Some(message) = stream.next().await {
+        // A client that sends nothing, or trickles, is cut off at the
+        // deadline too, not only when its next message comes.
+        while let Some(message) = tokio::time::timeout_at(ingest.deadline(), stream.next())
+            .await
+            .map_err(|_| status_of_query_error(ingest.expired()))?
+        {
             let message = message.map_err(|status| {
                 oversized_message_status(status.code(), status.message(), services.max_message_bytes).unwrap_or(status)
             })?;

@@ -25,9 +25,9 @@ impl pb::admin_server::Admin for AdminAdapter {
         let role = role_of("role", request.role)?;
         let client_certificate = match request.client_certificate_pem.trim() {
             "" => None,
-            pem => Some(
-                crate::tls::certificate_der("client_certificate_pem", pem.as_bytes()).map_err(status_of_tls_error)?,
-            ),
+            pem => {
+                Some(crate::tls::request_certificate_der("client_certificate_pem", pem).map_err(status_of_tls_error)?)
+            }
         };
         let new_key = NewKeyRequest { name: request.name, role, platform: request.platform, client_certificate };
         let created = self.0.get()?.keys.create(new_key, &caller.name).await.map_err(status_of_query_error)?;

@@ -189,6 +189,7 @@ pub async fn run(
             lexicon: Arc::clone(&lexicon),
             tip_status_floor: config.tip_status_floor,
             seal_to: config.tip_seal_key.clone(),
+            max_stream_duration: config.max_stream,
         };
         services.set(Services {
             keys: Keys::new(Arc::clone(&shared), config.key_cache),

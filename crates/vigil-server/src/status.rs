@@ -66,7 +66,9 @@ pub fn status_of_refusal(refusal: Refusal) -> Status {
 /// files the server cannot read are not.
 pub fn status_of_tls_error(error: crate::tls::TlsError) -> Status {
     match error {
-        crate::tls::TlsError::NotPem { .. } => Status::invalid_argument(error.to_string()),
+        crate::tls::TlsError::NotPem { .. } | crate::tls::TlsError::TooLarge { .. } => {
+            Status::invalid_argument(error.to_string())
+        }
         crate::tls::TlsError::Read { .. } | crate::tls::TlsError::NoCertificate { .. } => {
             Status::internal(error.to_string())
         }
@@ -108,5 +110,9 @@ mod tests {
             oversized_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some()
         );
         assert!(oversized_message_status(Code::OutOfRange, "other", 10).is_none());
+        let tls = |error| status_of_tls_error(error).code();
+        let field = || "client_certificate_pem".to_owned();
+        assert_eq!(tls(crate::tls::TlsError::NotPem { field: field(), reason: "x".into() }), Code::InvalidArgument);
+        assert_eq!(tls(crate::tls::TlsError::TooLarge { field: field(), bytes: 2, limit: 1 }), Code::InvalidArgument);
     }
 }

@@ -21,7 +21,13 @@ pub enum TlsError {
     NoCertificate { what: &'static str, path: String },
     #[error("{field} holds no PEM certificate ({reason})")]
     NotPem { field: String, reason: String },
+    #[error("{field} is {bytes} bytes, over the {limit}-byte limit")]
+    TooLarge { field: String, bytes: usize, limit: usize },
 }
+
+/// Longest certificate a request may carry: one certificate in PEM, even
+/// with a large key and many names, is a few KiB.
+pub const MAX_REQUEST_CERTIFICATE_BYTES: usize = 16 * 1024;
 
 fn read(what: &'static str, path: &Path) -> Result<Vec<u8>, TlsError> {
     std::fs::read(path).map_err(|source| TlsError::Read { what, path: path.display().to_string(), source })
@@ -57,6 +63,18 @@ pub fn certificate_der(field: &str, pem: &[u8]) -> Result<Vec<u8>, TlsError> {
     }
 }
 
+/// The one certificate a request carries (PEM), in DER form.
+pub fn request_certificate_der(field: &str, pem: &str) -> Result<Vec<u8>, TlsError> {
+    if pem.len() > MAX_REQUEST_CERTIFICATE_BYTES {
+        return Err(TlsError::TooLarge {
+            field: field.to_owned(),
+            bytes: pem.len(),
+            limit: MAX_REQUEST_CERTIFICATE_BYTES,
+        });
+    }
+    certificate_der(field, pem.as_bytes())
+}
+
 /// Reads `path` for `vigil keys create --client-cert`.
 pub fn certificate_der_from_file(path: &Path) -> Result<Vec<u8>, TlsError> {
     let pem = read("client certificate", path)?;
@@ -76,4 +94,19 @@ pub fn peer_address(extensions: &http::Extensions) -> Option<std::net::SocketAdd
         .get::<TcpConnectInfo>()
         .and_then(TcpConnectInfo::remote_addr)
         .or_else(|| extensions.get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|info| info.get_ref().remote_addr()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_certificate_is_refused_over_its_limit_before_it_is_parsed() {
+        let refused = request_certificate_der("client_certificate_pem", &"x".repeat(MAX_REQUEST_CERTIFICATE_BYTES + 1))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(refused, "client_certificate_pem is 16385 bytes, over the 16384-byte limit");
+        let not_pem = request_certificate_der("client_certificate_pem", "not a certificate").unwrap_err();
+        assert!(matches!(not_pem, TlsError::NotPem { .. }), "{not_pem}");
+    }
 }
