@@ -131,15 +131,12 @@ impl Intake {
     /// valid.
     pub async fn add_tip_follow_up(&self, receipt_code: &str, follow_up: TipSubmission) -> Result<u32, QueryError> {
         let started = Instant::now();
-        let document = self.tip_document(follow_up);
-        let found = match document {
-            Ok(document) => self.tip_of_receipt(receipt_code).await.map(|tip| (tip, document)),
-            Err(error) => Err(error),
-        };
-        let stored = match found {
-            Ok((tip, document)) => self.store.add_tip_follow_up(tip.document, document).await.map_err(QueryError::from),
-            Err(error) => Err(error),
-        };
+        let stored = async {
+            let document = self.tip_document(follow_up)?;
+            let tip = self.tip_of_receipt(receipt_code).await?;
+            Ok::<_, QueryError>(self.store.add_tip_follow_up(tip.document, document).await?)
+        }
+        .await;
         // A known code and an unknown one take as long, as for tip_status.
         tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
         let stored = stored?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))?;

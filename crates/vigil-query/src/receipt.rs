@@ -28,8 +28,9 @@ const CODE_CHARACTERS: usize = LOCATOR_CHARACTERS + SECRET_CHARACTERS;
 const LEGACY_CODE_CHARACTERS: usize = 24;
 
 /// Argon2id at OWASP's first recommended setting (19 MiB, two passes, one
-/// lane): tens of milliseconds per code, which costs a guesser holding the
-/// database years per tip while a tipster never notices.
+/// lane): memory-hard, so that with 80 random bits behind it a guesser
+/// holding the database cannot walk the secrets, while one check per
+/// request is nothing a tipster notices.
 fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::default())
 }
