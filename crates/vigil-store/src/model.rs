@@ -145,6 +145,13 @@ impl TipStatus {
     pub fn from_name(name: &str) -> Option<TipStatus> {
         [TipStatus::Received, TipStatus::UnderReview, TipStatus::ActedOn].into_iter().find(|s| s.as_str() == name)
     }
+
+    /// As both engines read it back: a name this binary does not know is a
+    /// database it should not be running on.
+    pub(crate) fn from_column(name: &str) -> Result<TipStatus, crate::StoreError> {
+        TipStatus::from_name(name)
+            .ok_or_else(|| crate::StoreError::Worker(format!("unknown tip status {name:?} in the database")))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -244,8 +244,7 @@ impl Store for PostgresStore {
             let Some(row) = tx.query_opt(&statement, &[&&locator_hash[..]]).await? else { return Ok(None) };
             let status: String = row.get(2);
             let follow_up_count: i32 = row.get(3);
-            let status = TipStatus::from_name(&status)
-                .ok_or_else(|| StoreError::Worker(format!("unknown tip status {status:?} in the database")))?;
+            let status = TipStatus::from_column(&status)?;
             Ok(Some(TipReceiptRecord {
                 document: row.get(0),
                 secret_hash: row.get(1),

@@ -240,7 +240,7 @@ impl Store for SqliteStore {
                 Ok(TipReceiptRecord {
                     document,
                     secret_hash,
-                    state: TipState { status: tip_status(&status)?, follow_up_count },
+                    state: TipState { status: TipStatus::from_column(&status)?, follow_up_count },
                 })
             })
             .transpose()
@@ -549,10 +549,6 @@ fn known_indicators(tx: &Transaction<'_>, keys: Vec<IndicatorKey>) -> Result<Vec
 
 fn known_accounts(tx: &Transaction<'_>, keys: &[AccountKey]) -> Result<Vec<Option<AccountRecord>>, StoreError> {
     keys.iter().map(|key| find_account(tx, key)?.map(|id| account_record(tx, id)).transpose()).collect()
-}
-
-fn tip_status(name: &str) -> Result<TipStatus, StoreError> {
-    TipStatus::from_name(name).ok_or_else(|| StoreError::Worker(format!("unknown tip status {name:?} in the database")))
 }
 
 pub(crate) const DOCUMENT_COLUMNS: &str =
