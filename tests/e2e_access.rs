@@ -56,6 +56,21 @@ fn expected_rule(method: &str) -> Option<Access> {
             _ => return None,
         },
         "vigil.v1.Network" | "vigil.v1.Statistics" => Access::Analyst,
+        // Evidence leaving vigil: analysts only, partners and admins never.
+        "vigil.v1.Referrals" => match name {
+            "CreateReferral"
+            | "AddReferralItems"
+            | "ApproveReferral"
+            | "MarkReferralSent"
+            | "AcknowledgeReferral"
+            | "CloseReferral"
+            | "GetReferral"
+            | "ListReferrals"
+            | "ExportReferral"
+            | "ExportActor"
+            | "ExportRecords" => Access::Analyst,
+            _ => return None,
+        },
         "vigil.v1.Admin" => Access::Admin,
         _ => return None,
     };

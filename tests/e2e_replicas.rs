@@ -216,7 +216,7 @@ async fn a_replica_detects_successors_of_accounts_another_replica_tracks() {
         Some(alert::Detail::Successor(successor)) => {
             assert_eq!(successor.predecessor.unwrap().handle, "abu_exemple");
         }
-        None => panic!("alert without detail"),
+        other => panic!("not a successor alert: {other:?}"),
     }
     a.stop().await;
     b.stop().await;

@@ -63,7 +63,7 @@ async fn next_alert(alerts: &mut tonic::Streaming<Alert>) -> Alert {
 fn successor_of(alert: &Alert) -> &Successor {
     match &alert.detail {
         Some(alert::Detail::Successor(successor)) => successor,
-        None => panic!("alert without detail: {alert:?}"),
+        _ => panic!("not a successor alert: {alert:?}"),
     }
 }
 

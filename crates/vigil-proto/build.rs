@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "vigil/v1/network.proto",
         "vigil/v1/statistics.proto",
         "vigil/v1/admin.proto",
+        "vigil/v1/referrals.proto",
     ];
     let descriptor_set = protox::compile(files, [&proto_root])?;
 

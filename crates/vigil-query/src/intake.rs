@@ -114,8 +114,10 @@ impl Intake {
         let document = self.tip_document(tip)?;
         let code = ReceiptCode::new()?;
         let receipt = self.receipts.digest(&code).await?;
+        let urgent = opens_urgent_referral(&document);
         let stored = self.store.insert_tip(NewTip { document, receipt }).await?;
         track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
+        announce_urgent(&self.tracking, urgent).await;
         Ok(TipReceipt { tip_id: stored.document.to_string(), receipt_code: code.display() })
     }
 
@@ -131,9 +133,11 @@ impl Intake {
     /// valid.
     pub async fn add_tip_follow_up(&self, receipt_code: &str, follow_up: TipSubmission) -> Result<u32, QueryError> {
         let started = Instant::now();
+        let mut urgent = false;
         let stored = async {
             let document = self.tip_document(follow_up)?;
             let tip = self.tip_of_receipt(receipt_code).await?;
+            urgent = opens_urgent_referral(&document);
             Ok::<_, QueryError>(self.store.add_tip_follow_up(tip.document, document).await?)
         }
         .await;
@@ -141,6 +145,7 @@ impl Intake {
         tokio::time::sleep_until((started + self.settings.tip_status_floor).into()).await;
         let stored = stored?.ok_or_else(|| QueryError::NotFound("receipt_code".into()))?;
         track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &[]).await;
+        announce_urgent(&self.tracking, urgent).await;
         Ok(stored.follow_up_count)
     }
 
@@ -366,6 +371,7 @@ impl Ingest {
             .map(|post| (post.sightings.iter().map(|s| s.indicator.clone()).collect(), post.observed_at))
             .collect();
         let ingested = ChangeNote { changed_by: self.caller.name, note: None, at: now() };
+        let urgent = self.posts.iter().any(opens_urgent_referral);
         let stored = self.store.insert_posts(self.posts, ingested).await?;
         let authored: Vec<(AccountId, &[IndicatorKey], UnixSeconds)> = stored
             .post_authors
@@ -374,6 +380,7 @@ impl Ingest {
             .filter_map(|(author, (indicators, at))| Some(((*author)?, indicators.as_slice(), *at)))
             .collect();
         track_stored_accounts(&self.tracking, &stored.first_seen_accounts, &authored).await;
+        announce_urgent(&self.tracking, urgent).await;
         for outcome in stored.outcomes {
             match outcome {
                 PostOutcome::Stored(_) => report.accepted += 1,
@@ -460,6 +467,21 @@ async fn track_stored_accounts(
 ) {
     if let Err(error) = tracking.posts_stored(first_seen, authored).await {
         tracing::warn!(%error, accounts = first_seen.len(), "successor detection failed after intake");
+    }
+}
+
+/// Whether storing `document` opens an urgent referral (when the store has
+/// an urgent lane).
+fn opens_urgent_referral(document: &NewDocument) -> bool {
+    document.categories.iter().any(|(category, _)| category == vigil_store::URGENT_CATEGORY)
+}
+
+/// Sends watchers the alerts the urgent lane raised while storing. The
+/// alerts are stored either way; a watcher that misses one here gets it
+/// with the next alert or when it resumes.
+async fn announce_urgent(tracking: &Tracking, urgent: bool) {
+    if urgent && let Err(error) = tracking.publish_alerts().await {
+        tracing::warn!(%error, "could not announce an urgent referral's alert");
     }
 }
 

@@ -10,12 +10,15 @@ pub mod access;
 mod actors;
 mod check;
 mod error;
+pub mod exchange;
+pub mod imports;
 mod intake;
 mod limits;
 mod lookup;
 pub mod network;
 mod page_token;
 mod receipt;
+mod referrals;
 pub mod sealing;
 mod search;
 mod sightings;
@@ -34,6 +37,10 @@ pub use intake::{
     TipReceipt, TipSubmission,
 };
 pub use limits::Limits;
+pub use referrals::{
+    Export, ExportFormat, ItemRequest, ItemSubject, ListReferrals, MAX_EXPORT_RECORDS, MAX_ITEMS_PER_REQUEST,
+    ReferralDraft, ReferralPage, Referrals,
+};
 pub use search::{SearchPage, SearchRequest};
 pub use tracking::{
     AccountChoice, AccountPage, AlertWatch, ListAccounts, ReviewSubmission, SnapshotOutcome, SnapshotSubmission,
@@ -43,9 +50,9 @@ pub use vigil_extract::{Category, CategoryMatch, Extraction, IndicatorKind, Lang
 use vigil_store::Store;
 pub use vigil_store::{
     AccountEvent, AccountEventKind, AccountHistory, AccountRecord, AccountStatus, ActorEvent, ActorEventKind,
-    ActorKind, ActorRecord, ActorView, AlertRecord, DocumentKind, DocumentSummary, IndicatorReport, ProfileSnapshot,
-    SearchOrder, SiteChanged, SiteEvent, SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord, SuccessorState,
-    TimelineEntry, TipState, TipStatus,
+    ActorKind, ActorRecord, ActorView, AlertRecord, AlertSubject, DocumentKind, DocumentSummary, IndicatorReport,
+    ProfileSnapshot, SearchOrder, SiteChanged, SiteEvent, SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord,
+    SuccessorState, TimelineEntry, TipState, TipStatus,
 };
 
 /// An account as a caller names it, before normalization.

@@ -245,8 +245,8 @@ async fn a_handle_named_in_a_tip_after_a_suspension_is_proposed_as_a_successor()
         .await
         .unwrap();
     let alert = tokio::time::timeout(Duration::from_secs(5), watch.next()).await.unwrap().unwrap().unwrap();
-    assert_eq!(alert.successor.predecessor.handle.as_deref(), Some("abu_exemple"));
-    assert_eq!(alert.successor.account.handle.as_deref(), Some("abu_exemple_2"));
+    assert_eq!(alert.successor().unwrap().predecessor.handle.as_deref(), Some("abu_exemple"));
+    assert_eq!(alert.successor().unwrap().account.handle.as_deref(), Some("abu_exemple_2"));
 
     // The same account named again raises nothing new.
     s.intake

@@ -20,8 +20,8 @@ use tokio::sync::{Mutex, broadcast, watch};
 use vigil_extract::IndicatorKind;
 use vigil_store::{
     AccountEvent, AccountFilter, AccountHistory, AccountId, AccountRecord, AccountSelector, AccountStatus, AlertId,
-    AlertRecord, IndicatorKey, NewProfileSnapshot, NewSuccessor, ProfileSnapshot, ReviewOutcome, StatusChange, Store,
-    StoreChange, SuccessorRecord, SuccessorReview, TrackedAccount, UnixSeconds,
+    AlertRecord, AlertSubject, IndicatorKey, NewProfileSnapshot, NewSuccessor, ProfileSnapshot, ReviewOutcome,
+    StatusChange, Store, StoreChange, SuccessorRecord, SuccessorReview, TrackedAccount, UnixSeconds,
 };
 
 use crate::limits::{MAX_FILTER_ENTRIES, MAX_PAGE_TOKEN_BYTES, check_bytes, check_count};
@@ -147,13 +147,17 @@ impl Tracking {
 
     /// Sends watchers every stored alert they have not been sent, in id
     /// order: this replica's and other replicas'.
-    async fn publish_alerts(&self) -> Result<(), QueryError> {
+    pub(crate) async fn publish_alerts(&self) -> Result<(), QueryError> {
         let mut published = self.published.lock().await;
         loop {
             let page = self.store.alerts_after(*published, ALERT_PAGE).await?;
             {
                 let mut proposed = self.proposed.write().map_err(|_| poisoned())?;
-                proposed.extend(page.iter().map(|alert| (alert.successor.predecessor.id, alert.successor.account.id)));
+                proposed.extend(
+                    page.iter()
+                        .filter_map(|alert| alert.successor())
+                        .map(|successor| (successor.predecessor.id, successor.account.id)),
+                );
             }
             for alert in &page {
                 *published = alert.id;
@@ -274,7 +278,14 @@ impl Tracking {
             })
             .await?;
         let successors = if stored.first_seen {
-            self.detect(&[stored.account.id]).await?.into_iter().map(|alert| alert.successor).collect()
+            self.detect(&[stored.account.id])
+                .await?
+                .into_iter()
+                .filter_map(|alert| match alert.subject {
+                    AlertSubject::Successor(successor) => Some(successor),
+                    AlertSubject::UrgentReferral(_) => None,
+                })
+                .collect()
         } else {
             self.refresh(&[stored.account.id]).await?;
             Vec::new()
@@ -376,12 +387,12 @@ impl Tracking {
             return Ok(Vec::new());
         }
         let alerts = self.store.propose_successors(proposals).await?;
-        for alert in &alerts {
+        for (alert, successor) in alerts.iter().filter_map(|alert| Some((alert, alert.successor()?))) {
             tracing::info!(
                 alert_id = alert.id,
-                account_id = alert.successor.account.id,
-                predecessor_id = alert.successor.predecessor.id,
-                score = alert.successor.score,
+                account_id = successor.account.id,
+                predecessor_id = successor.predecessor.id,
+                score = successor.score,
                 "successor proposed"
             );
         }

@@ -112,6 +112,22 @@ pub fn access_of(path: &str) -> Option<Access> {
             Access::Analyst
         }
         ("vigil.v1.Statistics", "GetTransparencyReport") => Access::Analyst,
+        // Referrals carry evidence out of vigil: analysts only, and the
+        // store holds each step to four eyes.
+        (
+            "vigil.v1.Referrals",
+            "CreateReferral"
+            | "AddReferralItems"
+            | "ApproveReferral"
+            | "MarkReferralSent"
+            | "AcknowledgeReferral"
+            | "CloseReferral"
+            | "GetReferral"
+            | "ListReferrals"
+            | "ExportReferral"
+            | "ExportActor"
+            | "ExportRecords",
+        ) => Access::Analyst,
         ("vigil.v1.Admin", "CreateKey" | "ListKeys" | "RevokeKey" | "VerifyAuditLog") => Access::Admin,
         _ => return None,
     };

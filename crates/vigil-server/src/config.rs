@@ -37,6 +37,8 @@ pub const ENV_TLS_CERT: &str = "VIGIL_TLS_CERT";
 pub const ENV_TIP_SEAL_KEY: &str = "VIGIL_TIP_SEAL_KEY";
 pub const ENV_TLS_KEY: &str = "VIGIL_TLS_KEY";
 pub const ENV_TLS_CLIENT_CA: &str = "VIGIL_TLS_CLIENT_CA";
+pub const ENV_ORGANISATION: &str = "VIGIL_ORGANISATION";
+pub const ENV_URGENT_RECIPIENT: &str = "VIGIL_URGENT_RECIPIENT";
 
 #[derive(Debug, Parser)]
 #[command(name = "vigil", version, about = "Counter-extremism intelligence service")]
@@ -48,7 +50,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gRPC service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Extract indicators from stdin: JSON lines {"id", "text"} or plain text
     /// lines; writes one JSON line per input line. Needs no server.
     Extract(ExtractArgs),
@@ -62,6 +64,11 @@ pub enum Command {
     Keys(KeysArgs),
     /// Check the audit log's hash chain, on the database the server uses.
     Audit(AuditArgs),
+    /// Import STIX 2.1 bundles, MISP events and MISP feed directories as
+    /// indicators, accounts and sightings with their source and markings.
+    /// Importing a file again changes nothing. On SQLite, restart a running
+    /// server afterwards so that content checks know the new indicators.
+    Import(ImportArgs),
     /// Keys for sealed tips, and opening one. Run where the secret key
     /// lives (an analyst's machine), not on the server.
     Seal(SealArgs),
@@ -146,6 +153,16 @@ pub enum RoleArg {
 }
 
 #[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Files (a STIX bundle or a MISP event, JSON) and MISP feed
+    /// directories (with manifest.json).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct AuditArgs {
     #[command(subcommand)]
     pub action: AuditAction,
@@ -222,6 +239,14 @@ pub struct ServeArgs {
     /// away from the server.
     #[arg(long)]
     pub tip_seal_key: Option<String>,
+    /// The organisation running vigil, named as the author of exports
+    /// [default: vigil].
+    #[arg(long)]
+    pub organisation: Option<String>,
+    /// Who the urgent referral a threat opens is drafted for (an analyst
+    /// approves it before it goes anywhere) [default: competent authority].
+    #[arg(long)]
+    pub urgent_recipient: Option<String>,
 }
 
 #[derive(Debug, Default, Args)]
@@ -313,6 +338,8 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub tls_client_ca: Option<PathBuf>,
     pub tip_seal_key: Option<String>,
+    pub organisation: Option<String>,
+    pub urgent_recipient: Option<String>,
 }
 
 /// Everything `vigil serve` runs with, validated.
@@ -342,6 +369,10 @@ pub struct ServeConfig {
     pub tls: Option<TlsFiles>,
     /// Tips are stored sealed to it when set.
     pub tip_seal_key: Option<SealKey>,
+    /// Named as the author of exports.
+    pub organisation: String,
+    /// The recipient of the urgent lane's drafts.
+    pub urgent_recipient: String,
 }
 
 /// Where the server's TLS certificate and key are, and the CAs of the
@@ -369,6 +400,8 @@ pub enum ConfigError {
     Tls(&'static str),
     #[error("tip_seal_key: {0}")]
     TipSealKey(vigil_query::sealing::SealError),
+    #[error("{name} {reason}")]
+    Name { name: &'static str, reason: String },
 }
 
 fn tls_files(
@@ -462,6 +495,18 @@ impl ServeConfig {
                 .map(|key| SealKey::parse(&key))
                 .transpose()
                 .map_err(ConfigError::TipSealKey)?,
+            organisation: args
+                .organisation
+                .clone()
+                .or(env.get(ENV_ORGANISATION)?)
+                .or(file.organisation)
+                .unwrap_or_else(|| "vigil".into()),
+            urgent_recipient: args
+                .urgent_recipient
+                .clone()
+                .or(env.get(ENV_URGENT_RECIPIENT)?)
+                .or(file.urgent_recipient)
+                .unwrap_or_else(|| "competent authority".into()),
         };
         config.validate()?;
         Ok(config)
@@ -475,6 +520,14 @@ impl ServeConfig {
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             return Err(ConfigError::DatabaseUrl);
+        }
+        for (name, value) in [("organisation", &self.organisation), ("urgent_recipient", &self.urgent_recipient)] {
+            let reason = match value.trim().len() {
+                0 => "is empty".to_owned(),
+                bytes if bytes > 256 => format!("is {bytes} bytes, over the 256-byte limit"),
+                _ => continue,
+            };
+            return Err(ConfigError::Name { name, reason });
         }
         positive("max_text_bytes", self.limits.max_text_bytes)?;
         positive("max_posts_per_message", self.limits.max_posts_per_message)?;

@@ -7,9 +7,10 @@ use vigil_proto::v1 as pb;
 use vigil_proto::{prost_types, tonic};
 use vigil_query::{
     AccountChoice, AccountEvent, AccountEventKind, AccountMatchReason, AccountRecord, AccountRef, AccountStatus,
-    ActorEvent, ActorEventKind, ActorKind, ActorRecord, AlertRecord, Category, CategoryMatch, ContentMatches,
-    DocumentKind, DocumentSummary, IndicatorKind, IndicatorReport, Language, SearchOrder, SiteChoice, SiteEvent,
-    SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord, SuccessorState, TimelineEntry, TipStatus, resume_token,
+    ActorEvent, ActorEventKind, ActorKind, ActorRecord, AlertRecord, AlertSubject, Category, CategoryMatch,
+    ContentMatches, DocumentKind, DocumentSummary, IndicatorKind, IndicatorReport, Language, SearchOrder, SiteChoice,
+    SiteEvent, SiteEventKind, SiteRecord, SiteStatus, SuccessorRecord, SuccessorState, TimelineEntry, TipStatus,
+    resume_token,
 };
 
 use crate::status::invalid_field;
@@ -384,7 +385,12 @@ pub fn alert(record: AlertRecord) -> pb::Alert {
         alert_id: record.id.to_string(),
         resume_token: resume_token(&record),
         raised_at: timestamp(record.raised_at),
-        detail: Some(pb::alert::Detail::Successor(successor(record.successor))),
+        detail: Some(match record.subject {
+            AlertSubject::Successor(record) => pb::alert::Detail::Successor(successor(record)),
+            AlertSubject::UrgentReferral(record) => {
+                pb::alert::Detail::UrgentReferral(crate::grpc_referrals::referral(record))
+            }
+        }),
     }
 }
 

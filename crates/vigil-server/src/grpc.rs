@@ -11,7 +11,7 @@ use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
 use vigil_query::{
     ActorRequest, Caller, ChangeBy, ContentCheck, Intake, Keys, Lexicon, Limits, ListAccounts, PostSubmission, Query,
-    ReviewSubmission, SearchRequest, SiteRequest, SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
+    Referrals, ReviewSubmission, SearchRequest, SiteRequest, SnapshotSubmission, StatusUpdate, TipSubmission, Tracking,
 };
 
 use vigil_query::network::Network;
@@ -29,6 +29,7 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub intake: Intake,
     pub query: Query,
+    pub referrals: Referrals,
     pub tracking: Tracking,
     pub network: Network,
     pub statistics: Statistics,

@@ -26,20 +26,22 @@ pub enum CommandError {
     Audit(String),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
+    #[error("{path}: {reason}")]
+    Import { path: String, reason: String },
 }
 
 /// Who the console is, for the audit log: the operating-system user.
-fn console_user(environment: &std::collections::HashMap<String, String>) -> String {
+pub(crate) fn console_user(environment: &std::collections::HashMap<String, String>) -> String {
     let user = environment.get("USER").or_else(|| environment.get("LOGNAME")).map(String::as_str).unwrap_or("");
     if user.is_empty() { "console".to_owned() } else { format!("console:{user}") }
 }
 
-async fn open(location: &DatabaseLocation) -> Result<Storage, CommandError> {
+pub(crate) async fn open(location: &DatabaseLocation) -> Result<Storage, CommandError> {
     if location.database_url.is_none() {
         std::fs::create_dir_all(&location.data_dir)
             .map_err(|source| CommandError::DataDir { path: location.data_dir.display().to_string(), source })?;
     }
-    Ok(Storage::open(&location.data_dir, location.database_url.as_deref(), 1).await?)
+    Ok(Storage::open(&location.data_dir, location.database_url.as_deref(), 1, None).await?)
 }
 
 /// Runs one `vigil keys` action; what a script wants (a token) goes to

@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use vigil_server::config::{
     Cli, Command, DatabaseLocation, ENV_LEXICON_DIR, ENV_LOG, LogFormat, ReportConfig, ServeConfig,
 };
-use vigil_server::{extract_command, init_tracing, keys_command, report_command, seal_command, serve};
+use vigil_server::{extract_command, import_command, init_tracing, keys_command, report_command, seal_command, serve};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -65,6 +65,13 @@ fn main() -> ExitCode {
             database_command("vigil keys", &args.database, environment, |location| async move {
                 let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
                 keys_command::run_keys(&args.action, &location, environment, &mut out, &mut err).await
+            })
+        }
+        Command::Import(args) => {
+            init_tracing(LogFormat::Human, Some(environment.get(ENV_LOG).map_or("warn", String::as_str)));
+            let environment = &environment;
+            database_command("vigil import", &args.database, environment, |location| async move {
+                import_command::run_import(&args.paths, &location, environment, &mut std::io::stdout()).await
             })
         }
         Command::Audit(args) => {

@@ -71,7 +71,7 @@ pub async fn run(config: &ReportConfig) -> Result<(), ReportError> {
             return Err(ReportError::NoDatabase { path: path.display().to_string() });
         }
     }
-    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 1).await?;
+    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 1, None).await?;
     let report = Statistics::new(store.statistics()).transparency_report(request).await?;
     let rendered = render(&report, config.format);
     write_output(config.output.as_ref(), rendered.as_bytes())

@@ -15,14 +15,15 @@ use vigil_proto::tonic;
 use vigil_proto::v1 as pb;
 use vigil_query::network::{Network, NetworkSettings};
 use vigil_query::statistics::Statistics;
-use vigil_query::{Intake, IntakeSettings, Keys, Lexicon, LexiconError, Query, Tracking, TrackingSettings};
-use vigil_store::StoreError;
+use vigil_query::{Intake, IntakeSettings, Keys, Lexicon, LexiconError, Query, Referrals, Tracking, TrackingSettings};
+use vigil_store::{RecipientKind, StoreError, Tlp, UrgentReferral};
 
 use crate::access::AccessLayer;
 use crate::config::ServeConfig;
 use crate::grpc::{ExtractionAdapter, IntakeAdapter, QueryAdapter, ReadyServices, Services, TrackingAdapter};
 use crate::grpc_admin::AdminAdapter;
 use crate::grpc_network::NetworkAdapter;
+use crate::grpc_referrals::ReferralsAdapter;
 use crate::grpc_statistics::StatisticsAdapter;
 use crate::message_size::OversizedMessageLayer;
 use crate::rate_limit::PublicLimiter;
@@ -55,7 +56,7 @@ pub enum ServeError {
 const MAX_CONCURRENT_STREAMS: u32 = 256;
 
 /// The gRPC service names health reports on, besides the whole server ("").
-const SERVICE_NAMES: [&str; 7] = [
+const SERVICE_NAMES: [&str; 8] = [
     "vigil.v1.Intake",
     "vigil.v1.Extraction",
     "vigil.v1.Query",
@@ -63,6 +64,7 @@ const SERVICE_NAMES: [&str; 7] = [
     "vigil.v1.Network",
     "vigil.v1.Statistics",
     "vigil.v1.Admin",
+    "vigil.v1.Referrals",
 ];
 
 /// Serves until `shutdown` resolves, then stops accepting, lets in-flight
@@ -131,6 +133,10 @@ pub async fn run(
         )
         .add_service(
             pb::admin_server::AdminServer::new(AdminAdapter(services.clone())).max_decoding_message_size(limit),
+        )
+        .add_service(
+            pb::referrals_server::ReferralsServer::new(ReferralsAdapter(services.clone()))
+                .max_decoding_message_size(limit),
         );
 
     // Serve at once, health NOT_SERVING, while storage opens beside it; a
@@ -199,6 +205,7 @@ pub async fn run(
             store: Arc::clone(&shared),
             intake: Intake::new(Arc::clone(&shared), settings, tracking.clone()),
             query: Query::new(shared, config.limits.clone()),
+            referrals: Referrals::new(tracking.clone(), config.organisation.clone()),
             tracking,
             network: Network::with_settings(store.network(), network_settings.clone()),
             statistics: Statistics::new(store.statistics()),
@@ -254,7 +261,15 @@ async fn open_store(config: &ServeConfig) -> Result<Storage, ServeError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|source| ServeError::DataDir { path: config.data_dir.display().to_string(), source })?;
     }
-    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 4).await?;
+    let urgent_lane = UrgentReferral {
+        recipient: config.urgent_recipient.clone(),
+        recipient_kind: RecipientKind::Authority,
+        // Lives may be at risk: the recipient's organisation only, until an
+        // analyst decides otherwise in a referral of their own.
+        tlp: Tlp::AmberStrict,
+        reason: "a document fell in the threat category (incitement or threats to life)".into(),
+    };
+    let store = Storage::open(&config.data_dir, config.database_url.as_deref(), 4, Some(urgent_lane)).await?;
     match &store {
         Storage::Sqlite(_) => tracing::info!(data_dir = %config.data_dir.display(), "storage open and migrated"),
         Storage::Postgres(_) => tracing::info!("PostgreSQL storage open and migrated"),

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use vigil_store::{
     NetworkStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, StatisticsStore, Store, StoreError,
+    UrgentReferral,
 };
 
 #[derive(Clone, Debug)]
@@ -18,15 +19,22 @@ pub enum Storage {
 impl Storage {
     /// Opens PostgreSQL when `database_url` is set, else SQLite in
     /// `data_dir` (which must exist); either way migrated.
+    /// `urgent_lane`: the draft a stored document with a `threat` category
+    /// opens (the server's; commands that store no documents pass `None`).
     pub async fn open(
         data_dir: &Path,
         database_url: Option<&str>,
         sqlite_readers: usize,
+        urgent_lane: Option<UrgentReferral>,
     ) -> Result<Storage, StoreError> {
         match database_url {
-            Some(url) => Ok(Storage::Postgres(PostgresStore::connect(&PostgresOptions::new(url)).await?)),
+            Some(url) => {
+                let options = PostgresOptions { urgent_lane, ..PostgresOptions::new(url) };
+                Ok(Storage::Postgres(PostgresStore::connect(&options).await?))
+            }
             None => {
-                let options = SqliteOptions { readers: sqlite_readers, ..SqliteOptions::in_directory(data_dir) };
+                let options =
+                    SqliteOptions { readers: sqlite_readers, urgent_lane, ..SqliteOptions::in_directory(data_dir) };
                 let store = tokio::task::spawn_blocking(move || SqliteStore::open(&options))
                     .await
                     .map_err(|error| StoreError::Worker(error.to_string()))??;

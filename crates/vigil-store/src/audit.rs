@@ -183,7 +183,7 @@ pub(crate) mod entries {
             first.raised_at,
             "vigil",
             "successor.propose",
-            records_of("successor", alerts.iter().map(|alert| alert.successor.id)),
+            records_of("successor", alerts.iter().filter_map(|alert| alert.successor()).map(|successor| successor.id)),
             format!("{} successor proposals", alerts.len()),
         ))
     }
@@ -236,6 +236,66 @@ pub(crate) mod entries {
             SiteChange::TakedownRequested { sent_to } => ("takedown", format!("sent to {sent_to}")),
         };
         entry(note.at, &note.changed_by, &format!("site.{verb}"), format!("site:{}", changed.site.id), detail)
+    }
+}
+
+/// The entries both engines append for referrals.
+pub(crate) mod referral_entries {
+    use super::{NewAuditEntry, records_of};
+    use crate::referral::*;
+    use crate::{AccountId, ChangeNote, SiteId};
+
+    pub(crate) fn created(view: &ReferralView) -> NewAuditEntry {
+        let referral = &view.referral;
+        let verb = if referral.opened_by_document.is_some() { "urgent" } else { "draft" };
+        NewAuditEntry {
+            at: referral.drafted_at,
+            actor: referral.drafted_by.clone(),
+            action: format!("referral.{verb}"),
+            records: format!("referral:{}", referral.id),
+            detail: format!(
+                "{} referral to {:?} ({}), {}, {} items",
+                referral.priority.as_str(),
+                referral.recipient,
+                referral.recipient_kind.as_str(),
+                referral.tlp.label(),
+                view.items.len()
+            ),
+        }
+    }
+
+    pub(crate) fn items_added(referral: ReferralId, count: usize, note: &ChangeNote) -> NewAuditEntry {
+        NewAuditEntry {
+            at: note.at,
+            actor: note.changed_by.clone(),
+            action: "referral.items".into(),
+            records: format!("referral:{referral}"),
+            detail: format!("{count} items added"),
+        }
+    }
+
+    /// `accounts` and `sites` are those whose status the step changed.
+    pub(crate) fn step(step: &ReferralStep, accounts: &[AccountId], sites: &[SiteId]) -> NewAuditEntry {
+        let records = [
+            format!("referral:{}", step.referral),
+            records_of("account", accounts.iter().copied()),
+            records_of("site", sites.iter().copied()),
+        ]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
+        NewAuditEntry {
+            at: step.note.at,
+            actor: step.note.changed_by.clone(),
+            action: format!("referral.{}", ReferralEventKind::of_status(step.status).as_str()),
+            records,
+            detail: step
+                .recipient_reference
+                .as_deref()
+                .map(|r| format!("recipient reference {r:?}"))
+                .unwrap_or_default(),
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! The vigil knowledge base: documents, indicators, sightings and accounts.
+//! The vigil knowledge base: documents, indicators, sightings, accounts,
+//! actors, sites, referrals and the audit log.
 //!
 //! [`Store`] is the contract every storage engine keeps; [`SqliteStore`] is
 //! the embedded default and [`PostgresStore`] the engine replicas share.
@@ -10,11 +11,13 @@ pub mod audit;
 mod error;
 mod full_text;
 mod history;
+mod import;
 mod known_keys;
 mod migrations;
 mod model;
 mod network;
 mod postgres;
+mod referral;
 mod sqlite;
 mod statistics;
 
@@ -22,18 +25,22 @@ use async_trait::async_trait;
 
 pub use access::*;
 pub use error::StoreError;
+pub use import::*;
 pub use known_keys::KnownKeysState;
 pub use model::*;
 pub use network::*;
 pub use postgres::{PostgresOptions, PostgresStore};
+pub use referral::*;
 pub use sqlite::{SqliteOptions, SqliteStore};
 pub use statistics::*;
 pub use vigil_extract::{IndicatorKind, Span};
 
 /// What vigil keeps, and how it is read back. Every write a key holder
-/// makes is audited in its own transaction ([`AccessStore`]).
+/// makes is audited in the transaction that makes it ([`AccessStore`]);
+/// referrals and imports have their own parts of the contract
+/// ([`ReferralStore`], [`ImportStore`]).
 #[async_trait]
-pub trait Store: AccessStore + Send + Sync + std::fmt::Debug + 'static {
+pub trait Store: AccessStore + ReferralStore + ImportStore + Send + Sync + std::fmt::Debug + 'static {
     /// Stores a tip and what was extracted from it.
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError>;
 

@@ -262,6 +262,103 @@ const STEPS: &[&str] = &[
     r#"
     ALTER TABLE document ADD COLUMN sealed_text BLOB;
     "#,
+    // 9: referrals (evidence packages for one recipient), their items and
+    // lifecycle events; alerts may now be raised for urgent referrals, so
+    // the alert table is rebuilt with a kind and a nullable successor.
+    r#"
+    CREATE TABLE referral (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        recipient_kind TEXT NOT NULL CHECK (recipient_kind IN ('platform', 'hosting_provider', 'authority')),
+        reason TEXT NOT NULL,
+        -- One category per line.
+        categories TEXT NOT NULL,
+        priority TEXT NOT NULL CHECK (priority IN ('routine', 'high', 'urgent')),
+        tlp TEXT NOT NULL CHECK (tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red')),
+        status TEXT NOT NULL CHECK (status IN ('draft', 'approved', 'sent', 'acknowledged', 'actioned', 'rejected')),
+        status_changed_at INTEGER NOT NULL,
+        drafted_by TEXT NOT NULL,
+        drafted_at INTEGER NOT NULL,
+        approved_by TEXT,
+        approved_at INTEGER,
+        recipient_reference TEXT,
+        opened_by_document INTEGER REFERENCES document (id),
+        -- Four eyes, kept by the schema too.
+        CHECK (approved_by IS NULL OR approved_by <> drafted_by)
+    );
+    CREATE INDEX referral_by_status ON referral (status, id);
+    CREATE TABLE referral_item (
+        id INTEGER PRIMARY KEY,
+        referral_id INTEGER NOT NULL REFERENCES referral (id),
+        -- The item's own marking, when stricter than the referral's.
+        tlp TEXT CHECK (tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red')),
+        added_by TEXT NOT NULL,
+        added_at INTEGER NOT NULL,
+        account_id INTEGER REFERENCES account (id),
+        site_id INTEGER REFERENCES site (id),
+        indicator_id INTEGER REFERENCES indicator (id),
+        document_id INTEGER REFERENCES document (id),
+        -- Excerpts: the span quoted (byte offsets; none for the whole text),
+        -- the text as quoted and the document's SHA-256 at intake.
+        span_start INTEGER,
+        span_end INTEGER,
+        excerpt TEXT,
+        CHECK ((account_id IS NOT NULL) + (site_id IS NOT NULL) + (indicator_id IS NOT NULL)
+            + (document_id IS NOT NULL) = 1),
+        CHECK ((document_id IS NULL) = (excerpt IS NULL))
+    );
+    CREATE INDEX referral_item_by_referral ON referral_item (referral_id, id);
+    CREATE TABLE referral_event (
+        id INTEGER PRIMARY KEY,
+        referral_id INTEGER NOT NULL REFERENCES referral (id),
+        kind TEXT NOT NULL CHECK (kind IN ('drafted', 'items_added', 'approved', 'sent', 'acknowledged', 'actioned',
+            'rejected')),
+        at INTEGER NOT NULL,
+        changed_by TEXT NOT NULL,
+        note TEXT
+    );
+    CREATE INDEX referral_event_by_referral ON referral_event (referral_id, id);
+
+    CREATE TABLE alert_rebuilt (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        raised_at INTEGER NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('successor', 'urgent_referral')),
+        successor_id INTEGER REFERENCES successor (id),
+        referral_id INTEGER REFERENCES referral (id),
+        CHECK ((kind = 'successor') = (successor_id IS NOT NULL)),
+        CHECK ((kind = 'urgent_referral') = (referral_id IS NOT NULL))
+    );
+    INSERT INTO alert_rebuilt (id, raised_at, kind, successor_id)
+        SELECT id, raised_at, 'successor', successor_id FROM alert;
+    DROP TABLE alert;
+    ALTER TABLE alert_rebuilt RENAME TO alert;
+    "#,
+    // 10: imports: each source (a STIX bundle, a MISP event) and the objects
+    // taken from it, so that a second import changes nothing; markings on
+    // the indicators and accounts imported.
+    r#"
+    ALTER TABLE indicator ADD COLUMN tlp TEXT CHECK (tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red'));
+    ALTER TABLE account ADD COLUMN tlp TEXT CHECK (tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red'));
+    CREATE TABLE import_source (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE,
+        title TEXT NOT NULL,
+        format TEXT NOT NULL CHECK (format IN ('stix', 'misp')),
+        tlp TEXT CHECK (tlp IN ('clear', 'green', 'amber', 'amber+strict', 'red')),
+        first_imported_at INTEGER NOT NULL,
+        imported_by TEXT NOT NULL
+    );
+    CREATE TABLE import_object (
+        import_source_id INTEGER NOT NULL REFERENCES import_source (id),
+        object_id TEXT NOT NULL,
+        indicator_id INTEGER REFERENCES indicator (id),
+        account_id INTEGER REFERENCES account (id),
+        -- Sightings: when the source saw the indicator, and how often.
+        seen_at INTEGER,
+        count INTEGER,
+        PRIMARY KEY (import_source_id, object_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const LATEST: usize = STEPS.len();

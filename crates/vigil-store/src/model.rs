@@ -526,7 +526,27 @@ pub enum ReviewOutcome {
 pub struct AlertRecord {
     pub id: AlertId,
     pub raised_at: UnixSeconds,
-    pub successor: SuccessorRecord,
+    pub subject: AlertSubject,
+}
+
+/// What an alert is about.
+// Alerts pass one at a time, a few a minute: boxing would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq)]
+pub enum AlertSubject {
+    /// A probable re-creation of a known account.
+    Successor(SuccessorRecord),
+    /// A document with a `threat` category opened an urgent referral draft.
+    UrgentReferral(crate::ReferralRecord),
+}
+
+impl AlertRecord {
+    pub fn successor(&self) -> Option<&SuccessorRecord> {
+        match &self.subject {
+            AlertSubject::Successor(successor) => Some(successor),
+            AlertSubject::UrgentReferral(_) => None,
+        }
+    }
 }
 
 pub type ActorId = i64;
@@ -553,6 +573,7 @@ macro_rules! named {
         }
     };
 }
+pub(crate) use named;
 
 named!(
     /// What an actor is.

@@ -17,8 +17,10 @@ use tokio_postgres::{IsolationLevel, NoTls, Row};
 
 use crate::audit::entries;
 use crate::full_text;
+use crate::import::*;
 use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
+use crate::referral::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 
 /// Attempts of a transaction that keeps losing races before giving up.
@@ -91,8 +93,10 @@ macro_rules! read_tx {
 mod access;
 mod actors;
 mod changes;
+mod import;
 mod migrations;
 mod network;
+mod referrals;
 mod sites;
 mod statistics;
 mod tracking;
@@ -117,11 +121,14 @@ pub struct PostgresOptions {
     /// The schema vigil's tables live in; the server's default search path
     /// when unset. Tests give each run its own.
     pub schema: Option<String>,
+    /// The draft a stored document with a `threat` category opens; none
+    /// when unset.
+    pub urgent_lane: Option<UrgentReferral>,
 }
 
 impl PostgresOptions {
     pub fn new(url: impl Into<String>) -> PostgresOptions {
-        PostgresOptions { url: url.into(), max_connections: 16, schema: None }
+        PostgresOptions { url: url.into(), max_connections: 16, schema: None, urgent_lane: None }
     }
 }
 
@@ -134,6 +141,7 @@ pub struct PostgresStore {
     changes: broadcast::Sender<StoreChange>,
     known_keys: Arc<KnownKeys>,
     fence: Arc<changes::Fence>,
+    urgent_lane: Option<Arc<UrgentReferral>>,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -185,6 +193,7 @@ impl PostgresStore {
             changes: broadcast::channel(1024).0,
             known_keys: Arc::new(KnownKeys::default()),
             fence: Arc::new(changes::Fence::default()),
+            urgent_lane: options.urgent_lane.clone().map(Arc::new),
         };
         // From the start: the known keys are loaded once listening begins.
         let followers = changes::Followers {
@@ -212,6 +221,80 @@ fn redact(url: &str) -> String {
     }
 }
 
+impl PostgresStore {
+    /// The urgent lane for documents stored in `tx`, announced to other
+    /// replicas as it commits.
+    async fn open_urgent(
+        &self,
+        tx: &Tx<'_>,
+        stored: &[(DocumentId, &NewDocument, Option<AccountId>)],
+        at: impl Fn(&NewDocument) -> UnixSeconds,
+    ) -> Result<(), StoreError> {
+        let Some(lane) = &self.urgent_lane else { return Ok(()) };
+        if let Some(newest) = referrals::open_urgent(tx, lane, stored, at).await? {
+            self.channel.alerts_raised(tx, newest).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ImportStore for PostgresStore {
+    async fn import(&self, source: ImportSource, records: Vec<ImportRecord>) -> Result<ImportOutcome, StoreError> {
+        let mut hashes = Vec::new();
+        for record in &records {
+            match record {
+                ImportRecord::Indicator { key, .. } => hashes.push(known_keys::indicator_hash(key)),
+                ImportRecord::Account { key, .. } => hashes.extend(known_keys::account_hashes(key)),
+                ImportRecord::Sighting { .. } => {}
+            }
+        }
+        self.known_keys.add(hashes.iter().copied());
+        write_tx!(self, |tx| {
+            let outcome = import::import(&tx, &source, &records).await?;
+            self.channel.keys_added(&tx, &hashes).await?;
+            self.channel.accounts_changed(&tx, &outcome.first_seen_accounts).await?;
+            Ok(outcome)
+        })
+    }
+
+    async fn markings(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountId>) -> Result<Markings, StoreError> {
+        read_tx!(self, |tx| import::markings(&tx, &indicators, &accounts).await)
+    }
+}
+
+#[async_trait]
+impl ReferralStore for PostgresStore {
+    async fn create_referral(&self, referral: NewReferral) -> Result<ReferralOutcome, StoreError> {
+        write_tx!(self, |tx| referrals::create(&tx, &referral, None).await)
+    }
+
+    async fn add_referral_items(
+        &self,
+        referral: ReferralId,
+        items: Vec<NewReferralItem>,
+        note: ChangeNote,
+    ) -> Result<ReferralOutcome, StoreError> {
+        write_tx!(self, |tx| referrals::add_items(&tx, referral, &items, &note).await)
+    }
+
+    async fn change_referral_status(&self, step: ReferralStep) -> Result<ReferralOutcome, StoreError> {
+        write_tx!(self, |tx| {
+            let (outcome, accounts) = referrals::change_status(&tx, &step).await?;
+            self.channel.accounts_changed(&tx, &accounts).await?;
+            Ok(outcome)
+        })
+    }
+
+    async fn referral(&self, id: ReferralId) -> Result<Option<ReferralView>, StoreError> {
+        read_tx!(self, |tx| referrals::view(&tx, id).await)
+    }
+
+    async fn list_referrals(&self, filter: ReferralFilter) -> Result<Vec<ReferralRecord>, StoreError> {
+        read_tx!(self, |tx| referrals::list(&tx, &filter).await)
+    }
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
@@ -229,6 +312,9 @@ impl Store for PostgresStore {
                 .await?;
             tx.execute(&statement, &[&id, &&tip.receipt.locator_hash[..], &tip.receipt.secret_hash]).await?;
             self.channel.accounts_changed(&tx, &stored.first_seen_accounts).await?;
+            // A tip's time is its rounded `observed_at`, as on SQLite.
+            self.open_urgent(&tx, &[(id, &tip.document, stored.outcomes[0].1)], |document| document.observed_at)
+                .await?;
             Ok(TipStored { document: id, first_seen_accounts: stored.first_seen_accounts })
         })
     }
@@ -283,6 +369,7 @@ impl Store for PostgresStore {
                 tx.prepare_cached("INSERT INTO tip_follow_up (document_id, tip_document_id) VALUES ($1, $2)").await?;
             tx.execute(&link, &[&id, &tip]).await?;
             self.channel.accounts_changed(&tx, &stored.first_seen_accounts).await?;
+            self.open_urgent(&tx, &[(id, &follow_up, stored.outcomes[0].1)], |document| document.observed_at).await?;
             Ok(Some(FollowUpStored {
                 document: id,
                 follow_up_count: follow_up_count as u32,
@@ -309,6 +396,14 @@ impl Store for PostgresStore {
                 .iter()
                 .map(|&(id, _, new)| if new { PostOutcome::Stored(id) } else { PostOutcome::Duplicate(id) })
                 .collect();
+            let new: Vec<(DocumentId, &NewDocument, Option<AccountId>)> = stored
+                .outcomes
+                .iter()
+                .zip(&posts)
+                .filter(|((_, _, new), _)| *new)
+                .map(|(&(id, author, _), post)| (id, post, author))
+                .collect();
+            self.open_urgent(&tx, &new, |_| ingested.at).await?;
             let post_authors = stored.outcomes.iter().map(|&(_, author, _)| author).collect();
             let stored =
                 PostsStored { outcomes, first_seen_accounts: stored.first_seen_accounts, authors, post_authors };

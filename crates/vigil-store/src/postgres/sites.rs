@@ -136,7 +136,7 @@ pub(crate) async fn list(
     Ok(rows.iter().map(site_from_row).collect())
 }
 
-async fn site_record(tx: &Tx<'_>, id: SiteId) -> Result<Option<SiteRecord>, StoreError> {
+pub(crate) async fn site_record(tx: &Tx<'_>, id: SiteId) -> Result<Option<SiteRecord>, StoreError> {
     let statement = tx.prepare_cached(&format!("SELECT {SITE_COLUMNS} FROM site WHERE id = $1")).await?;
     Ok(tx.query_opt(&statement, &[&id]).await?.as_ref().map(site_from_row))
 }

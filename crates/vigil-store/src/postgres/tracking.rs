@@ -398,7 +398,9 @@ pub(crate) async fn propose(tx: &Tx<'_>, proposals: &[NewSuccessor]) -> Result<V
              ON CONFLICT (account_id, predecessor_id) DO NOTHING RETURNING id",
         )
         .await?;
-    let raise = tx.prepare_cached("INSERT INTO alert (raised_at, successor_id) VALUES ($1, $2) RETURNING id").await?;
+    let raise = tx
+        .prepare_cached("INSERT INTO alert (raised_at, kind, successor_id) VALUES ($1, 'successor', $2) RETURNING id")
+        .await?;
     let mut alerts = Vec::new();
     for proposal in proposals {
         if tx.query_opt(&find, &[&proposal.account, &proposal.predecessor]).await?.is_some() {
@@ -429,7 +431,11 @@ pub(crate) async fn propose(tx: &Tx<'_>, proposals: &[NewSuccessor]) -> Result<V
         }
         let alert_id: AlertId = tx.query_one(&raise, &[&proposal.found_at, &id]).await?.get(0);
         let successor = successor_record(tx, id).await?.ok_or_else(|| missing("successor", id))?;
-        alerts.push(AlertRecord { id: alert_id, raised_at: proposal.found_at, successor });
+        alerts.push(AlertRecord {
+            id: alert_id,
+            raised_at: proposal.found_at,
+            subject: AlertSubject::Successor(successor),
+        });
     }
     Ok(alerts)
 }
@@ -495,11 +501,37 @@ pub(crate) async fn alerts_after(tx: &Tx<'_>, after: AlertId, limit: usize) -> R
         .await?;
     let rows = tx.query(&statement, &[&after, &sql_limit(limit)]).await?;
     let successors = successor_records(tx, &rows).await?;
-    Ok(rows
+    let mut alerts: Vec<AlertRecord> = rows
         .iter()
         .zip(successors)
-        .map(|(row, successor)| AlertRecord { id: row.get(10), raised_at: row.get(11), successor })
-        .collect())
+        .map(|(row, successor)| AlertRecord {
+            id: row.get(10),
+            raised_at: row.get(11),
+            subject: AlertSubject::Successor(successor),
+        })
+        .collect();
+    // The page ends where the page of successor alerts ends, so that a page
+    // is `limit` alerts of any kind in id order.
+    let until = if alerts.len() == limit { alerts.last().map_or(AlertId::MAX, |alert| alert.id) } else { AlertId::MAX };
+    let statement = tx
+        .prepare_cached(
+            "SELECT id, raised_at, referral_id FROM alert
+             WHERE kind = 'urgent_referral' AND id > $1 AND id <= $2 ORDER BY id LIMIT $3",
+        )
+        .await?;
+    for row in tx.query(&statement, &[&after, &until, &sql_limit(limit)]).await? {
+        let referral: i64 = row.get(2);
+        let record =
+            super::referrals::record(tx, referral, false).await?.ok_or_else(|| missing("referral", referral))?;
+        alerts.push(AlertRecord {
+            id: row.get(0),
+            raised_at: row.get(1),
+            subject: AlertSubject::UrgentReferral(record),
+        });
+    }
+    alerts.sort_by_key(|alert| alert.id);
+    alerts.truncate(limit);
+    Ok(alerts)
 }
 
 pub(crate) async fn last_alert_id(tx: &Tx<'_>) -> Result<AlertId, StoreError> {

@@ -12,14 +12,18 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params, params_from_iter};
 
 use crate::audit::entries;
+use crate::import::*;
 use crate::known_keys::{self, KnownKeys, KnownKeysState};
 use crate::model::*;
+use crate::referral::*;
 use crate::{IndicatorKind, Span, Store, StoreError};
 use crate::{full_text, history, migrations};
 
 mod access;
 mod actors;
+mod import;
 mod network;
+mod referrals;
 mod sites;
 mod statistics;
 mod tracking;
@@ -31,11 +35,14 @@ pub struct SqliteOptions {
     pub path: PathBuf,
     /// Read connections; readers never block the writer nor each other.
     pub readers: usize,
+    /// The draft a stored document with a `threat` category opens; none
+    /// when unset.
+    pub urgent_lane: Option<UrgentReferral>,
 }
 
 impl SqliteOptions {
     pub fn in_directory(data_dir: &Path) -> SqliteOptions {
-        SqliteOptions { path: data_dir.join("vigil.sqlite3"), readers: 4 }
+        SqliteOptions { path: data_dir.join("vigil.sqlite3"), readers: 4, urgent_lane: None }
     }
 }
 
@@ -50,6 +57,7 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     known_keys: Arc<KnownKeys>,
+    urgent_lane: Option<UrgentReferral>,
 }
 
 impl SqliteStore {
@@ -92,6 +100,7 @@ impl SqliteStore {
                 readers,
                 next_reader: AtomicUsize::new(0),
                 known_keys,
+                urgent_lane: options.urgent_lane.clone(),
             }),
         })
     }
@@ -205,10 +214,16 @@ async fn run_blocking<T: Send + 'static>(
 impl Store for SqliteStore {
     async fn insert_tip(&self, tip: NewTip) -> Result<TipStored, StoreError> {
         self.inner.known_keys.add(known_keys::document_hashes([&tip.document]));
+        let lane = self.inner.urgent_lane.clone();
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
-            let (id, _) = insert_document(tx, &tip.document, &mut first_seen_accounts)?
+            let (id, author) = insert_document(tx, &tip.document, &mut first_seen_accounts)?
                 .expect("a tip has no post key, so it is never a duplicate");
+            // A tip's time is its rounded `observed_at`, never the moment it
+            // arrived: that would say when the tipster wrote.
+            if let Some(lane) = &lane {
+                referrals::open_urgent(tx, lane, id, &tip.document, author, tip.document.observed_at)?;
+            }
             tx.execute(
                 "INSERT INTO tip (document_id, receipt_locator_hash, receipt_secret_hash, status)
                  VALUES (?1, ?2, ?3, 'received')",
@@ -264,6 +279,7 @@ impl Store for SqliteStore {
         follow_up: NewDocument,
     ) -> Result<Option<FollowUpStored>, StoreError> {
         self.inner.known_keys.add(known_keys::document_hashes([&follow_up]));
+        let lane = self.inner.urgent_lane.clone();
         self.write(move |tx| {
             let counted = tx
                 .query_row(
@@ -275,9 +291,12 @@ impl Store for SqliteStore {
                 .optional()?;
             let Some(follow_up_count) = counted else { return Ok(None) };
             let mut first_seen_accounts = Vec::new();
-            let (id, _) = insert_document(tx, &follow_up, &mut first_seen_accounts)?
+            let (id, author) = insert_document(tx, &follow_up, &mut first_seen_accounts)?
                 .expect("a tip has no post key, so it is never a duplicate");
             tx.execute("INSERT INTO tip_follow_up (document_id, tip_document_id) VALUES (?1, ?2)", params![id, tip])?;
+            if let Some(lane) = &lane {
+                referrals::open_urgent(tx, lane, id, &follow_up, author, follow_up.observed_at)?;
+            }
             Ok(Some(FollowUpStored { document: id, follow_up_count, first_seen_accounts }))
         })
         .await
@@ -285,6 +304,7 @@ impl Store for SqliteStore {
 
     async fn insert_posts(&self, posts: Vec<NewDocument>, ingested: ChangeNote) -> Result<PostsStored, StoreError> {
         self.inner.known_keys.add(known_keys::document_hashes(&posts));
+        let lane = self.inner.urgent_lane.clone();
         self.write(move |tx| {
             let mut first_seen_accounts = Vec::new();
             let mut find_existing = tx.prepare_cached(
@@ -305,6 +325,9 @@ impl Store for SqliteStore {
                     None => {
                         let (id, author) = insert_document(tx, post, &mut first_seen_accounts)?
                             .expect("the post key was checked free in this transaction");
+                        if let Some(lane) = &lane {
+                            referrals::open_urgent(tx, lane, id, post, author, ingested.at)?;
+                        }
                         post_authors.push(author);
                         if let Some(author) = author
                             && seen.insert(author)
@@ -521,6 +544,53 @@ impl Store for SqliteStore {
 
     fn known_keys_state(&self) -> KnownKeysState {
         self.inner.known_keys.state()
+    }
+}
+
+#[async_trait]
+impl ImportStore for SqliteStore {
+    async fn import(&self, source: ImportSource, records: Vec<ImportRecord>) -> Result<ImportOutcome, StoreError> {
+        // Added first, as every write that can create a key does.
+        for record in &records {
+            match record {
+                ImportRecord::Indicator { key, .. } => self.inner.known_keys.add([known_keys::indicator_hash(key)]),
+                ImportRecord::Account { key, .. } => self.inner.known_keys.add(known_keys::account_hashes(key)),
+                ImportRecord::Sighting { .. } => {}
+            }
+        }
+        self.write(move |tx| import::import(tx, &source, &records)).await
+    }
+
+    async fn markings(&self, indicators: Vec<IndicatorKey>, accounts: Vec<AccountId>) -> Result<Markings, StoreError> {
+        self.read(move |tx| import::markings(tx, &indicators, &accounts)).await
+    }
+}
+
+#[async_trait]
+impl ReferralStore for SqliteStore {
+    async fn create_referral(&self, referral: NewReferral) -> Result<ReferralOutcome, StoreError> {
+        self.write(move |tx| referrals::create(tx, &referral, None)).await
+    }
+
+    async fn add_referral_items(
+        &self,
+        referral: ReferralId,
+        items: Vec<NewReferralItem>,
+        note: ChangeNote,
+    ) -> Result<ReferralOutcome, StoreError> {
+        self.write(move |tx| referrals::add_items(tx, referral, &items, &note)).await
+    }
+
+    async fn change_referral_status(&self, step: ReferralStep) -> Result<ReferralOutcome, StoreError> {
+        self.write(move |tx| referrals::change_status(tx, &step)).await
+    }
+
+    async fn referral(&self, id: ReferralId) -> Result<Option<ReferralView>, StoreError> {
+        self.read(move |tx| referrals::view(tx, id)).await
+    }
+
+    async fn list_referrals(&self, filter: ReferralFilter) -> Result<Vec<ReferralRecord>, StoreError> {
+        self.read(move |tx| referrals::list(tx, &filter)).await
     }
 }
 

@@ -7,7 +7,7 @@ use crate::StoreError;
 use crate::history::{site_kind_from_name, site_kind_name};
 use crate::model::*;
 
-fn site_record(tx: &Transaction<'_>, id: SiteId) -> Result<Option<SiteRecord>, StoreError> {
+pub(crate) fn site_record(tx: &Transaction<'_>, id: SiteId) -> Result<Option<SiteRecord>, StoreError> {
     Ok(tx
         .prepare_cached(
             "SELECT kind, value, status, status_changed_at, first_seen, host_abuse_contact, registrar_abuse_contact,

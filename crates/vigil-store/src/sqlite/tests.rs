@@ -103,3 +103,37 @@ async fn tips_from_before_receipt_secrets_survive_the_migration() {
         .unwrap();
     assert_eq!(added.map(|stored| stored.follow_up_count), Some(3));
 }
+
+/// Step 9 rebuilds the alert table: alerts raised before keep their ids and
+/// read back as successor alerts, and new ones are numbered after them.
+#[tokio::test]
+async fn alerts_raised_before_referrals_survive_the_alert_rebuild() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut connection = Connection::open(dir.path().join("vigil.sqlite3")).unwrap();
+        migrations::migrate_through(&mut connection, 8).unwrap();
+        connection
+            .execute_batch(
+                "INSERT INTO account (id, platform, handle, first_seen, last_seen, status_changed_at)
+                     VALUES (1, 'telegram', 'abu_exemple', 10, 10, 10), (2, 'telegram', 'abu_exemple_2', 20, 20, 20);
+                 INSERT INTO successor (id, account_id, predecessor_id, score, evidence, explanation, state, found_at)
+                     VALUES (1, 2, 1, 0.9, 'handle', 'handle', 'pending', 30);
+                 INSERT INTO alert (id, raised_at, successor_id) VALUES (7, 30, 1);",
+            )
+            .unwrap();
+    }
+    let store = open(dir.path());
+    let alerts = store.alerts_after(0, 10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!((alerts[0].id, alerts[0].successor().map(|s| s.id)), (7, Some(1)));
+    let proposal = NewSuccessor {
+        account: 1,
+        predecessor: 2,
+        score: 0.8,
+        evidence: vec![],
+        explanation: String::new(),
+        found_at: 40,
+    };
+    let raised = store.propose_successors(vec![proposal]).await.unwrap();
+    assert_eq!(raised[0].id, 8);
+}

@@ -306,10 +306,16 @@ pub(crate) fn propose(tx: &Transaction<'_>, proposals: &[NewSuccessor]) -> Resul
             record_event(tx, &event)?;
         }
         let alert_id: AlertId = tx
-            .prepare_cached("INSERT INTO alert (raised_at, successor_id) VALUES (?1, ?2) RETURNING id")?
+            .prepare_cached(
+                "INSERT INTO alert (raised_at, kind, successor_id) VALUES (?1, 'successor', ?2) RETURNING id",
+            )?
             .query_row(params![proposal.found_at, id], |row| row.get(0))?;
         let successor = successor_record(tx, id)?.ok_or_else(|| missing("successor", id))?;
-        alerts.push(AlertRecord { id: alert_id, raised_at: proposal.found_at, successor });
+        alerts.push(AlertRecord {
+            id: alert_id,
+            raised_at: proposal.found_at,
+            subject: AlertSubject::Successor(successor),
+        });
     }
     Ok(alerts)
 }
@@ -357,14 +363,25 @@ pub(crate) fn review(tx: &Transaction<'_>, review: &SuccessorReview) -> Result<R
 }
 
 pub(crate) fn alerts_after(tx: &Transaction<'_>, after: AlertId, limit: usize) -> Result<Vec<AlertRecord>, StoreError> {
-    let rows: Vec<(AlertId, UnixSeconds, SuccessorId)> = tx
-        .prepare_cached("SELECT id, raised_at, successor_id FROM alert WHERE id > ?1 ORDER BY id LIMIT ?2")?
-        .query_map(params![after, limit as i64], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+    type AlertRow = (AlertId, UnixSeconds, Option<SuccessorId>, Option<i64>);
+    let rows: Vec<AlertRow> = tx
+        .prepare_cached(
+            "SELECT id, raised_at, successor_id, referral_id FROM alert WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )?
+        .query_map(params![after, limit as i64], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|(id, raised_at, successor)| {
-            let successor = successor_record(tx, successor)?.ok_or_else(|| missing("successor", successor))?;
-            Ok(AlertRecord { id, raised_at, successor })
+        .map(|(id, raised_at, successor, referral)| {
+            let subject = match (successor, referral) {
+                (Some(successor), _) => AlertSubject::Successor(
+                    successor_record(tx, successor)?.ok_or_else(|| missing("successor", successor))?,
+                ),
+                (None, Some(referral)) => AlertSubject::UrgentReferral(
+                    super::referrals::record(tx, referral)?.ok_or_else(|| missing("referral", referral))?,
+                ),
+                (None, None) => return Err(StoreError::Worker(format!("alert {id} is about nothing"))),
+            };
+            Ok(AlertRecord { id, raised_at, subject })
         })
         .collect()
 }

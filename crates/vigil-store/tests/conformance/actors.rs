@@ -300,7 +300,7 @@ async fn a_confirmed_successor_joins_its_predecessors_actor(engine: Engine) {
     };
     let alerts = store.propose_successors(vec![proposal]).await.unwrap();
     let review = SuccessorReview {
-        successor: alerts[0].successor.id,
+        successor: alerts[0].successor().unwrap().id,
         confirm: true,
         reviewed_by: "analyst-a".into(),
         note: None,

@@ -397,7 +397,7 @@ async fn seed_tracking(engine: &Engine) {
     };
     let alerts = store.propose_successors(vec![proposal(alpha_2, 30_100), proposal(alpha_3, 30_600)]).await.unwrap();
     let review = |index: usize, confirm, at| SuccessorReview {
-        successor: alerts[index].successor.id,
+        successor: alerts[index].successor().unwrap().id,
         confirm,
         reviewed_by: "analyst-a".into(),
         note: Some("checked".into()),
@@ -510,7 +510,9 @@ async fn tracking_view(engine: &Engine) -> Vec<String> {
         .collect();
     view.push(format!("pairs {pairs:?}"));
     let alerts = store.alerts_after(0, 100).await.unwrap();
-    view.extend(alerts.iter().map(|alert| format!("alert at {}: {}", alert.raised_at, successor(&alert.successor))));
+    view.extend(
+        alerts.iter().map(|alert| format!("alert at {}: {}", alert.raised_at, successor(alert.successor().unwrap()))),
+    );
     view.push(format!(
         "last alert is the last listed: {}",
         alerts.last().map(|a| a.id) == Some(store.last_alert_id().await.unwrap())

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio_postgres::NoTls;
-use vigil_store::{NetworkStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, StatisticsStore, Store};
+use vigil_store::{
+    NetworkStore, PostgresOptions, PostgresStore, SqliteOptions, SqliteStore, StatisticsStore, Store, UrgentReferral,
+};
 
 /// The server PostgreSQL tests use when `VIGIL_TEST_PG_URL` is not set.
 pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -17,12 +19,21 @@ pub const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 /// many-core CI machine stay under the server's `max_connections`.
 const PG_CONNECTIONS: usize = 6;
 
+/// What a test sets on the engine it opens, the same for both engines;
+/// the default is what [`sqlite`] and [`postgres`] open.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    /// The draft a stored document with a `threat` category opens.
+    pub urgent_lane: Option<UrgentReferral>,
+}
+
 /// One engine under test. Fields drop in order: the stores (and their
 /// connections) before the guard that removes the database.
 pub struct Engine {
     pub store: Arc<dyn Store>,
     network: Arc<dyn NetworkStore>,
     statistics: Arc<dyn StatisticsStore>,
+    options: EngineOptions,
     guard: Guard,
 }
 
@@ -43,21 +54,18 @@ impl Engine {
         self.statistics.clone()
     }
 
-    /// A second store on the same data, as another process (a restarted
-    /// server, or another replica) would open it.
+    /// A second store on the same data, with the same options, as another
+    /// process (a restarted server, or another replica) would open it.
     pub async fn reopen(&self) -> Arc<dyn Store> {
         match &self.guard {
-            Guard::Sqlite(dir) => {
-                Arc::new(SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("the SQLite store reopens"))
-            }
-            Guard::Postgres(guard) => {
-                let options = PostgresOptions {
-                    schema: Some(guard.schema.clone()),
-                    max_connections: PG_CONNECTIONS,
-                    ..PostgresOptions::new(&guard.url)
-                };
-                Arc::new(PostgresStore::connect(&options).await.expect("a second PostgresStore connects"))
-            }
+            Guard::Sqlite(dir) => Arc::new(
+                SqliteStore::open(&sqlite_options(dir.path(), &self.options)).expect("the SQLite store reopens"),
+            ),
+            Guard::Postgres(guard) => Arc::new(
+                PostgresStore::connect(&postgres_options(guard, &self.options))
+                    .await
+                    .expect("a second PostgresStore connects"),
+            ),
         }
     }
 
@@ -79,15 +87,27 @@ impl Engine {
 }
 
 pub async fn sqlite() -> Engine {
+    sqlite_with(EngineOptions::default()).await
+}
+
+pub async fn sqlite_with(options: EngineOptions) -> Engine {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let store = SqliteStore::open(&SqliteOptions::in_directory(dir.path())).expect("the SQLite store opens");
+    let store = SqliteStore::open(&sqlite_options(dir.path(), &options)).expect("the SQLite store opens");
     let store = Arc::new(store);
-    Engine { store: store.clone(), network: store.clone(), statistics: store, guard: Guard::Sqlite(dir) }
+    Engine { store: store.clone(), network: store.clone(), statistics: store, options, guard: Guard::Sqlite(dir) }
+}
+
+fn sqlite_options(dir: &std::path::Path, options: &EngineOptions) -> SqliteOptions {
+    SqliteOptions { urgent_lane: options.urgent_lane.clone(), ..SqliteOptions::in_directory(dir) }
 }
 
 /// A PostgreSQL store in a new schema. Panics, saying how to provide a
 /// server, when none answers: the suite never passes without PostgreSQL.
 pub async fn postgres() -> Engine {
+    postgres_with(EngineOptions::default()).await
+}
+
+pub async fn postgres_with(options: EngineOptions) -> Engine {
     let url = std::env::var("VIGIL_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned());
     let admin = connect_admin(&url).await;
     let schema = unique_schema_name();
@@ -98,13 +118,20 @@ pub async fn postgres() -> Engine {
     // From here on the schema is dropped whatever happens.
     let guard = SchemaGuard { url: url.clone(), schema: schema.clone() };
     drop(admin);
-    let options =
-        PostgresOptions { schema: Some(schema.clone()), max_connections: PG_CONNECTIONS, ..PostgresOptions::new(&url) };
-    let store = PostgresStore::connect(&options)
+    let store = PostgresStore::connect(&postgres_options(&guard, &options))
         .await
         .unwrap_or_else(|error| panic!("PostgresStore::connect in schema {schema} fails: {error}"));
     let store = Arc::new(store);
-    Engine { store: store.clone(), network: store.clone(), statistics: store, guard: Guard::Postgres(guard) }
+    Engine { store: store.clone(), network: store.clone(), statistics: store, options, guard: Guard::Postgres(guard) }
+}
+
+fn postgres_options(guard: &SchemaGuard, options: &EngineOptions) -> PostgresOptions {
+    PostgresOptions {
+        schema: Some(guard.schema.clone()),
+        max_connections: PG_CONNECTIONS,
+        urgent_lane: options.urgent_lane.clone(),
+        ..PostgresOptions::new(&guard.url)
+    }
 }
 
 /// A client for creating and dropping schemas, or a panic that says how to

@@ -10,24 +10,29 @@
 
 /// Instantiates `async fn $test(engine: Engine)` once per engine.
 /// `multi_thread $test` runs it on a multi-threaded runtime (for tests of
-/// concurrency).
+/// concurrency); `with $options => $test` opens the engines with what the
+/// function `$options() -> harness::EngineOptions` of the calling module
+/// returns (an urgent lane, say).
 macro_rules! conformance {
     ($($test:ident),+ $(,)?) => {
-        $(conformance!(@instantiate $test, "current_thread");)+
+        $(conformance!(@instantiate $test, "current_thread", crate::harness::EngineOptions::default());)+
     };
     (multi_thread $($test:ident),+ $(,)?) => {
-        $(conformance!(@instantiate $test, "multi_thread");)+
+        $(conformance!(@instantiate $test, "multi_thread", crate::harness::EngineOptions::default());)+
     };
-    (@instantiate $test:ident, $flavor:literal) => {
+    (with $options:ident => $($test:ident),+ $(,)?) => {
+        $(conformance!(@instantiate $test, "current_thread", super::$options());)+
+    };
+    (@instantiate $test:ident, $flavor:literal, $options:expr) => {
         mod $test {
             #[tokio::test(flavor = $flavor)]
             async fn sqlite() {
-                super::$test(crate::harness::sqlite().await).await;
+                super::$test(crate::harness::sqlite_with($options).await).await;
             }
 
             #[tokio::test(flavor = $flavor)]
             async fn postgres() {
-                super::$test(crate::harness::postgres().await).await;
+                super::$test(crate::harness::postgres_with($options).await).await;
             }
         }
     };
@@ -39,8 +44,10 @@ mod data;
 mod documents;
 mod equivalence;
 mod harness;
+mod imports;
 mod known_keys;
 mod network;
+mod referrals;
 mod search;
 mod sites;
 mod statistics;

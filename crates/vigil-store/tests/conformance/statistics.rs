@@ -107,7 +107,7 @@ async fn accounts_and_successors_are_counted_by_platform_in_the_range(engine: En
         .unwrap();
     assert_eq!(alerts.len(), 4);
     let review = |index: usize, confirm: bool, at: i64| SuccessorReview {
-        successor: alerts[index].successor.id,
+        successor: alerts[index].successor().unwrap().id,
         confirm,
         reviewed_by: "analyst-a".into(),
         note: None,

@@ -271,7 +271,7 @@ async fn successors_are_proposed_once_reviewed_once_and_alerted_in_order(engine:
         .unwrap();
     assert_eq!(alerts.len(), 2, "a pair is proposed once");
     assert!(alerts[0].id < alerts[1].id);
-    let first = &alerts[0].successor;
+    let first = alerts[0].successor().unwrap();
     assert_eq!((first.account.id, first.predecessor.id, first.state), (new.id, old.id, SuccessorState::Pending));
     assert_eq!(first.evidence, ["handle abu_example_2 ~ abu_example", "same avatar"]);
     assert_eq!((first.score, first.found_at, alerts[0].raised_at), (0.9, 5_000, 5_000));
@@ -324,7 +324,7 @@ async fn a_rejected_successor_is_remembered(engine: Engine) {
     let new = store.record_profile_snapshot(snapshot(telegram("abu_example_2"), "Abu", 2_000)).await.unwrap().account;
     let alerts = store.propose_successors(vec![proposal(new.id, old.id, 2_500)]).await.unwrap();
     let ReviewOutcome::Reviewed(rejected) =
-        store.review_successor(review(alerts[0].successor.id, false, 3_000)).await.unwrap()
+        store.review_successor(review(alerts[0].successor().unwrap().id, false, 3_000)).await.unwrap()
     else {
         panic!("reviewed");
     };
@@ -333,7 +333,7 @@ async fn a_rejected_successor_is_remembered(engine: Engine) {
     assert!(store.propose_successors(vec![proposal(new.id, old.id, 4_000)]).await.unwrap().is_empty());
     assert_eq!(store.proposed_successor_pairs().await.unwrap(), vec![(old.id, new.id)]);
     assert!(matches!(
-        store.review_successor(review(alerts[0].successor.id, true, 5_000)).await.unwrap(),
+        store.review_successor(review(alerts[0].successor().unwrap().id, true, 5_000)).await.unwrap(),
         ReviewOutcome::AlreadyReviewed(record) if record.state == SuccessorState::Rejected
     ));
     for id in [old.id, new.id] {
