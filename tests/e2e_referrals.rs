@@ -646,3 +646,66 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
         other.stop().await;
     }
 }
+
+/// A MISP feed directory: its manifest lists the events beside it; all are
+/// imported, and a second run changes nothing.
+#[tokio::test]
+async fn a_misp_feed_directory_is_imported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    ingest(&vigil, vec![post("1", TEXT), post("2", "miroir https://mirror.example.net/x #Relais")]).await;
+    let feed = tempfile::tempdir().unwrap();
+    let mut manifest = serde_json::Map::new();
+    for (index, value) in ["https://example.org/appel", "https://mirror.example.net/x"].into_iter().enumerate() {
+        let exported = referrals(vigil.channel().await)
+            .export_records(ExportRecordsRequest {
+                indicators: vec![IndicatorRef { kind: IndicatorKind::Url as i32, value: value.into() }],
+                format: ExportFormat::Misp as i32,
+                tlp: if index == 0 { Tlp::Green } else { Tlp::Amber } as i32,
+                ..ExportRecordsRequest::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let event: serde_json::Value = serde_json::from_slice(&exported.content).unwrap();
+        let uuid = event["Event"]["uuid"].as_str().unwrap().to_owned();
+        std::fs::write(feed.path().join(format!("{uuid}.json")), &exported.content).unwrap();
+        manifest.insert(uuid, serde_json::json!({"info": event["Event"]["info"], "timestamp": "1767225600"}));
+    }
+    vigil.stop().await;
+    std::fs::write(feed.path().join("manifest.json"), serde_json::Value::Object(manifest).to_string()).unwrap();
+
+    let data = tempfile::tempdir().unwrap();
+    let first = vigil_import(data.path(), feed.path());
+    assert_eq!(first.lines().count(), 2, "{first}");
+    assert!(
+        first.lines().all(|line| line.contains("1 indicators") && line.contains(", 0 already imported")),
+        "{first}"
+    );
+    let again = vigil_import(data.path(), feed.path());
+    assert!(again.lines().all(|line| line.contains(": 0 objects imported")), "{again}");
+
+    let other = Vigil::start(data.path(), &[]);
+    other.wait_serving().await;
+    let exported = referrals(other.channel().await)
+        .export_records(ExportRecordsRequest {
+            indicators: vec![
+                IndicatorRef { kind: IndicatorKind::Url as i32, value: "https://example.org/appel".into() },
+                IndicatorRef { kind: IndicatorKind::Url as i32, value: "https://mirror.example.net/x".into() },
+            ],
+            format: ExportFormat::Misp as i32,
+            tlp: Tlp::Clear as i32,
+            // Cleared for GREEN: the AMBER event's indicator stays behind.
+            recipient_clearance: Tlp::Green as i32,
+            ..ExportRecordsRequest::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(exported.not_found.is_empty(), "{exported:?}");
+    assert_eq!(exported.withheld.unwrap().indicators, 1);
+    let (indicators, _) = contents(ExportFormat::Misp, &exported.content);
+    assert_eq!(indicators, vec![("url".into(), "https://example.org/appel".into(), "green".into())]);
+    other.stop().await;
+}
