@@ -709,3 +709,54 @@ async fn a_misp_feed_directory_is_imported_once() {
     assert_eq!(indicators, vec![("url".into(), "https://example.org/appel".into(), "green".into())]);
     other.stop().await;
 }
+
+/// `vigil import` beside a running SQLite server: the server notices the
+/// other process's commit and its content checks know the new indicator
+/// within seconds, with no restart.
+#[tokio::test]
+async fn a_running_server_learns_what_vigil_import_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    vigil.wait_for_log("known keys loaded").await;
+    let check = || async {
+        QueryClient::new(vigil.channel_as("crawler-example").await)
+            .check_content(CheckContentRequest {
+                text: "voir https://import.example.net/page".into(),
+                ..CheckContentRequest::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .indicators
+    };
+    assert!(check().await.is_empty(), "nothing is known yet");
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": "bundle--0b6a3c43-54d2-4f0e-9b57-4c9b1f7d2a11",
+        "objects": [{
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": "indicator--3c0f5e84-8c2a-4d61-a0f4-6f1b9e2d7c55",
+            "created": "2026-01-01T00:00:00.000Z",
+            "modified": "2026-01-01T00:00:00.000Z",
+            "pattern": "[url:value = 'https://import.example.net/page']",
+            "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z"
+        }]
+    });
+    let file = dir.path().join("partner.stix.json");
+    std::fs::write(&file, bundle.to_string()).unwrap();
+    let imported = vigil_import(dir.path(), &file);
+    assert!(imported.contains("1 objects imported"), "{imported}");
+    let started = std::time::Instant::now();
+    loop {
+        let found = check().await;
+        if found.iter().any(|indicator| indicator.value == "https://import.example.net/page") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the import is not known after 10 s: {found:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    vigil.stop().await;
+}

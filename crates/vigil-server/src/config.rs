@@ -66,8 +66,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Import STIX 2.1 bundles, MISP events and MISP feed directories as
     /// indicators, accounts and sightings with their source and markings.
-    /// Importing a file again changes nothing. On SQLite, restart a running
-    /// server afterwards so that content checks know the new indicators.
+    /// Importing a file again changes nothing. Safe while a server runs: it
+    /// notices the import and reloads what it keeps in memory.
     Import(ImportArgs),
     /// Keys for sealed tips, and opening one. Run where the secret key
     /// lives (an analyst's machine), not on the server.

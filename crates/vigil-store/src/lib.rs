@@ -179,8 +179,9 @@ pub trait Store: AccessStore + ReferralStore + ImportStore + Send + Sync + std::
     /// yet, and how many: storage is read while the set is incomplete.
     fn known_keys_state(&self) -> KnownKeysState;
 
-    /// Changes other processes make to this store, as they commit; `None`
-    /// when no other process can write to it (the embedded engine).
+    /// Changes other processes make to this store, as they commit: other
+    /// replicas on PostgreSQL, `vigil import` and `vigil keys` on a SQLite
+    /// file (announced as a resync); `None` when nobody else can write.
     fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<StoreChange>> {
         None
     }

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once, Weak};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::types::Value;
@@ -58,6 +59,53 @@ struct Inner {
     next_reader: AtomicUsize,
     known_keys: Arc<KnownKeys>,
     urgent_lane: Option<UrgentReferral>,
+    path: PathBuf,
+    /// Other processes' commits (`vigil import`, `vigil keys`), announced
+    /// as [`StoreChange::Resync`] once someone listens.
+    changes: tokio::sync::broadcast::Sender<StoreChange>,
+    watching: Once,
+}
+
+/// How often the file is checked for other processes' commits.
+const WATCH_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Watches for commits by other processes: their keys are then loaded
+/// again, and listeners told to read everything again, as a PostgreSQL
+/// replica is told of another's writes. SQLite's `data_version` on the
+/// writer connection changes only when another connection commits, and
+/// this process's readers never do. Ends when the store is dropped.
+fn watch_other_processes(inner: Weak<Inner>) {
+    let data_version = |inner: &Inner| {
+        let writer = inner.writer.lock().ok()?;
+        writer.query_row("PRAGMA data_version", [], |row| row.get::<_, i64>(0)).ok()
+    };
+    // Read before returning to the first listener: a commit after it
+    // subscribed is then seen as a change.
+    let Some(first) = inner.upgrade() else { return };
+    let initial = data_version(&first);
+    drop(first);
+    let spawned = std::thread::Builder::new().name("vigil-sqlite-watch".to_owned()).spawn(move || {
+        let mut last = initial;
+        loop {
+            std::thread::sleep(WATCH_INTERVAL);
+            let Some(inner) = inner.upgrade() else { return };
+            let version = data_version(&inner);
+            if let (Some(previous), Some(now)) = (last, version)
+                && previous != now
+            {
+                tracing::info!("another process wrote to the database; reloading what is kept in memory");
+                inner.known_keys.mark_incomplete();
+                if let Err(error) = load_known_keys(&inner.path, Arc::clone(&inner.known_keys)) {
+                    tracing::warn!(%error, "known keys not reloaded; content checks read storage");
+                }
+                let _ = inner.changes.send(StoreChange::Resync);
+            }
+            last = version.or(last);
+        }
+    });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot watch for other processes' writes");
+    }
 }
 
 impl SqliteStore {
@@ -101,6 +149,9 @@ impl SqliteStore {
                 next_reader: AtomicUsize::new(0),
                 known_keys,
                 urgent_lane: options.urgent_lane.clone(),
+                path: options.path.clone(),
+                changes: tokio::sync::broadcast::channel(16).0,
+                watching: Once::new(),
             }),
         })
     }
@@ -544,6 +595,14 @@ impl Store for SqliteStore {
 
     fn known_keys_state(&self) -> KnownKeysState {
         self.inner.known_keys.state()
+    }
+
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<StoreChange>> {
+        // Subscribed before the watch starts, so that no commit after this
+        // call goes unannounced.
+        let receiver = self.inner.changes.subscribe();
+        self.inner.watching.call_once(|| watch_other_processes(Arc::downgrade(&self.inner)));
+        Some(receiver)
     }
 }
 
