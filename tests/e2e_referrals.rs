@@ -495,7 +495,10 @@ async fn records_and_actors_export_for_their_recipients() {
         .into_inner();
     let misp_file = out.path().join("actor.misp.json");
     std::fs::write(&misp_file, &misp.content).unwrap();
-    assert!(String::from_utf8_lossy(&misp.content).contains("canal_exemple"));
+    let text = String::from_utf8_lossy(&misp.content);
+    assert!(text.contains("canal_exemple"), "{text}");
+    // What the actor's account posted comes with it.
+    assert!(text.contains("0x52908400098527886e0f7030069857d2e4169ee7"), "{text}");
     check_exports(&[&stix], &[&misp_file]);
     vigil.stop().await;
 }

@@ -25,6 +25,9 @@ use crate::{AccountRef, ChangeBy, QueryError, Tracking};
 pub const MAX_ITEMS_PER_REQUEST: usize = 1_000;
 /// Indicators and accounts in one ExportRecords request.
 pub const MAX_EXPORT_RECORDS: usize = 1_000;
+/// Indicators an actor export carries at most: the newest its accounts
+/// posted.
+const MAX_ACTOR_INDICATORS: usize = 5_000;
 /// A referral's reason: a paragraph, not a document.
 const MAX_REASON_BYTES: usize = 4 * 1024;
 
@@ -323,6 +326,24 @@ impl Referrals {
             tlp,
         );
         set.accounts = view.accounts.iter().map(|record| Marked { tlp, record: record.clone() }).collect();
+        // What its accounts posted: the newest indicators of each, all time,
+        // as successor detection reads them.
+        let ids: Vec<i64> = view.accounts.iter().map(|account| account.id).collect();
+        if !ids.is_empty() {
+            let tracked =
+                self.tracking.store.tracked_accounts(Some(ids), UnixSeconds::MIN, MAX_ACTOR_INDICATORS).await?;
+            let mut keys: Vec<IndicatorKey> = Vec::new();
+            for (key, _) in tracked.into_iter().flat_map(|account| account.posted) {
+                if keys.len() < MAX_ACTOR_INDICATORS && !keys.contains(&key) {
+                    keys.push(key);
+                }
+            }
+            let found = self.tracking.store.known_indicators(keys).await?;
+            set.indicators = found.into_iter().map(|record| Marked { tlp, record }).collect();
+            set.indicators.sort_by(|a, b| {
+                (a.record.kind.as_str(), &a.record.value).cmp(&(b.record.kind.as_str(), &b.record.value))
+            });
+        }
         let file_stem = format!("vigil-actor-{id}");
         self.render(set, format, clearance.unwrap_or(tlp), &file_stem, format!("actor:{id}"), by).await
     }
