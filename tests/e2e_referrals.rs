@@ -546,7 +546,15 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
     let dir = tempfile::tempdir().unwrap();
     let vigil = Vigil::start(dir.path(), &[]);
     vigil.wait_serving().await;
-    ingest(&vigil, vec![post("1", &format!("{TEXT} #Appel @autre_canal"))]).await;
+    // Every kind extraction finds in a post: a URL and its domain, wallets,
+    // an e-mail, a phone, an address, a hashtag, an account, a media hash.
+    let text = format!(
+        "{TEXT} ou bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4, contact@example.com, +44 20 7946 0018, \
+         serveur 192.0.2.10:8080, #Appel, t.me/autre_canal"
+    );
+    let mut with_media = post("1", &text);
+    with_media.media_sha256 = vec!["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()];
+    ingest(&vigil, vec![with_media]).await;
     let account_id = QueryClient::new(vigil.channel().await)
         .lookup_indicator(LookupIndicatorRequest {
             kind: IndicatorKind::Account as i32,
@@ -559,10 +567,8 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
         .accounts[0]
         .account_id
         .clone();
-    let indicator = |kind: IndicatorKind, value: &str, tlp: Tlp| ReferralItemRequest {
-        subject: Some(Subject::Indicator(IndicatorRef { kind: kind as i32, value: value.into() })),
-        tlp: tlp as i32,
-    };
+    // The whole post as an excerpt names every indicator in it; each is then
+    // referred under one of three markings.
     let draft = CreateReferralRequest {
         recipient: "Example CERT".into(),
         recipient_kind: RecipientKind::Authority as i32,
@@ -570,23 +576,65 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
         tlp: Tlp::Green as i32,
         items: vec![
             item(Subject::AccountId(account_id)),
-            indicator(IndicatorKind::Url, "https://example.org/appel", Tlp::Unspecified),
-            indicator(IndicatorKind::Domain, "example.org", Tlp::Amber),
-            indicator(IndicatorKind::Eth, "0x52908400098527886e0f7030069857d2e4169ee7", Tlp::AmberStrict),
-            indicator(IndicatorKind::Hashtag, "appel", Tlp::Unspecified),
+            item(Subject::Excerpt(ExcerptRef { document_id: "1".into(), span: None })),
         ],
         ..CreateReferralRequest::default()
     };
-    let id = referrals(vigil.channel().await).create_referral(draft).await.unwrap().into_inner().referral.unwrap();
+    let created = referrals(vigil.channel().await).create_referral(draft).await.unwrap().into_inner();
+    let Some(referral_item::Entity::Excerpt(excerpt)) = &created.items[1].entity else { panic!("an excerpt") };
+    let markings = [Tlp::Unspecified, Tlp::Amber, Tlp::AmberStrict];
+    let items: Vec<ReferralItemRequest> = excerpt
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(index, indicator)| ReferralItemRequest {
+            subject: Some(Subject::Indicator(indicator.clone())),
+            tlp: markings[index % 3] as i32,
+        })
+        .collect();
+    let kinds: std::collections::BTreeSet<i32> = items
+        .iter()
+        .filter_map(|item| match &item.subject {
+            Some(Subject::Indicator(indicator)) => Some(indicator.kind),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds.len(), 10, "{:?}", excerpt.indicators);
+    let kind_name = |kind: i32| {
+        let name = IndicatorKind::try_from(kind).unwrap().as_str_name();
+        name.trim_start_matches("INDICATOR_KIND_").to_lowercase()
+    };
+    let marking_name = |tlp: Tlp| match tlp {
+        Tlp::Unspecified => "green",
+        Tlp::Amber => "amber",
+        _ => "amber+strict",
+    };
+    let mut expected: Vec<Marked> = items
+        .iter()
+        .filter_map(|item| match &item.subject {
+            Some(Subject::Indicator(indicator)) => Some((
+                kind_name(indicator.kind),
+                indicator.value.clone(),
+                marking_name(Tlp::try_from(item.tlp).unwrap()).to_owned(),
+            )),
+            _ => None,
+        })
+        .collect();
+    expected.sort();
+    let referral_id = created.referral.unwrap().referral_id;
+    referrals(vigil.channel().await)
+        .add_referral_items(AddReferralItemsRequest { referral_id: referral_id.clone(), items, note: String::new() })
+        .await
+        .unwrap();
     referrals(vigil.channel_as("analyst-b").await)
-        .approve_referral(ApproveReferralRequest { referral_id: id.referral_id.clone(), note: String::new() })
+        .approve_referral(ApproveReferralRequest { referral_id: referral_id.clone(), note: String::new() })
         .await
         .unwrap();
     let mut exports = Vec::new();
     for format in [ExportFormat::Stix, ExportFormat::Misp] {
         let exported = referrals(vigil.channel().await)
             .export_referral(ExportReferralRequest {
-                referral_id: id.referral_id.clone(),
+                referral_id: referral_id.clone(),
                 format: format as i32,
                 recipient_clearance: Tlp::AmberStrict as i32,
             })
@@ -599,13 +647,15 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
 
     for (format, content) in exports {
         let (indicators, accounts) = contents(format, &content);
-        assert_eq!(indicators.len(), 4, "{format:?}: {indicators:?}");
-        assert!(indicators.contains(&(
-            "eth".into(),
-            "0x52908400098527886e0f7030069857d2e4169ee7".into(),
-            "amber+strict".into()
-        )));
-        assert_eq!(accounts, vec![("telegram".into(), "canal_exemple".into(), "green".into())], "{format:?}");
+        assert_eq!(indicators, expected, "{format:?}");
+        // The author as an account; in STIX, one user-account stands for an
+        // account and its `account` indicator, under the stricter marking.
+        assert!(
+            accounts
+                .iter()
+                .any(|(platform, handle, _)| (platform.as_str(), handle.as_str()) == ("telegram", "canal_exemple")),
+            "{format:?}: {accounts:?}"
+        );
 
         let elsewhere = tempfile::tempdir().unwrap();
         let file = elsewhere.path().join("export.json");
@@ -624,12 +674,8 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
             indicators: indicators
                 .iter()
                 .map(|(kind, value, _)| IndicatorRef {
-                    kind: match kind.as_str() {
-                        "url" => IndicatorKind::Url,
-                        "domain" => IndicatorKind::Domain,
-                        "eth" => IndicatorKind::Eth,
-                        _ => IndicatorKind::Hashtag,
-                    } as i32,
+                    kind: IndicatorKind::from_str_name(&format!("INDICATOR_KIND_{}", kind.to_uppercase())).unwrap()
+                        as i32,
                     value: value.clone(),
                 })
                 .collect(),
