@@ -269,6 +269,9 @@ async fn partners_act_only_on_their_own_platform() {
         let refused = suspend(key, platform).await.unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{key} on {platform}: {refused:?}");
     }
+    // The refusal names the field as the request spells it.
+    let refused = suspend("platform-example", "x").await.unwrap_err();
+    assert!(refused.message().starts_with("account.ref.platform is \"x\""), "{refused:?}");
     assert_eq!(suspend("analyst-a", "x").await.unwrap().into_inner().event.unwrap().changed_by, "analyst-a");
 
     // Every one of those writes is in the audit log under its key's name.

@@ -72,15 +72,16 @@ impl Caller {
     }
 
     /// A partner key without a platform (a crawler) sends posts, but changes
-    /// no account's status: only a platform speaks for its accounts.
-    pub fn check_may_change_status(&self, platform: &str) -> Result<(), QueryError> {
+    /// no account's status: only a platform speaks for its accounts. `field`
+    /// is where the request named the platform (or the account).
+    pub fn check_may_change_status(&self, field: &str, platform: &str) -> Result<(), QueryError> {
         if self.role == Role::Partner && self.platform.is_none() {
             return Err(QueryError::Forbidden {
                 field: "account".into(),
                 reason: format!("status changes need an analyst key or a partner key bound to {platform:?}"),
             });
         }
-        self.check_platform("account.platform", platform)
+        self.check_platform(field, platform)
     }
 }
 
@@ -326,12 +327,14 @@ mod tests {
             refused.to_string(),
             "posts[0].platform is \"x\", but key \"platform-x\" may only act on \"telegram\""
         );
-        assert!(partner.check_may_change_status("telegram").is_ok());
+        assert!(partner.check_may_change_status("account.ref.platform", "telegram").is_ok());
+        let elsewhere = partner.check_may_change_status("account.ref.platform", "x").unwrap_err();
+        assert!(elsewhere.to_string().starts_with("account.ref.platform is \"x\""), "{elsewhere}");
         let crawler = Caller { platform: None, name: "crawler-a".into(), ..partner.clone() };
         assert!(crawler.check_platform("posts[0].platform", "x").is_ok());
-        assert!(crawler.check_may_change_status("telegram").is_err());
+        assert!(crawler.check_may_change_status("account.ref.platform", "telegram").is_err());
         let analyst = Caller { role: Role::Analyst, platform: None, ..partner };
-        assert!(analyst.check_may_change_status("x").is_ok());
+        assert!(analyst.check_may_change_status("account.account_id", "x").is_ok());
     }
 
     #[test]

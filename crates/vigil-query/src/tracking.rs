@@ -216,18 +216,19 @@ impl Tracking {
     ) -> Result<(AccountRecord, AccountEvent), QueryError> {
         let account = checked_selector(update.account)?;
         if caller.role == Role::Partner {
-            let platform = match &account {
-                AccountSelector::Key(key) => key.platform.clone(),
-                AccountSelector::Id(_) => {
+            let (field, platform) = match &account {
+                AccountSelector::Key(key) => ("account.ref.platform", key.platform.clone()),
+                AccountSelector::Id(_) => (
+                    "account.account_id",
                     self.store
                         .account_history(account.clone(), 0)
                         .await?
                         .ok_or_else(|| QueryError::NotFound(describe(&account)))?
                         .account
-                        .platform
-                }
+                        .platform,
+                ),
             };
-            caller.check_may_change_status(&platform)?;
+            caller.check_may_change_status(field, &platform)?;
         }
         let changed_by = checked_label("changed_by", &update.changed_by, true)?;
         let reported_to = match (update.status, update.reported_to.trim()) {
