@@ -404,3 +404,81 @@ async fn over_limit_fields_and_streams_open_too_long_are_refused_whole() {
     assert!(keys.iter().all(|key| key.revoked_at.is_none()), "{keys:?}");
     vigil.stop().await;
 }
+
+/// Sends its bytes as they are, as a broken or hostile client would.
+#[derive(Debug, Default)]
+struct RawBytes;
+
+#[derive(Debug, Default)]
+struct RawEncoder;
+
+#[derive(Debug, Default)]
+struct Discard;
+
+impl tonic::codec::Codec for RawBytes {
+    type Encode = Vec<u8>;
+    type Decode = ();
+    type Encoder = RawEncoder;
+    type Decoder = Discard;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> Discard {
+        Discard
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, buffer: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use vigil_proto::prost::bytes::BufMut;
+        buffer.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for Discard {
+    type Item = ();
+    type Error = tonic::Status;
+
+    fn decode(&mut self, buffer: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<()>, tonic::Status> {
+        use vigil_proto::prost::bytes::Buf;
+        buffer.advance(buffer.remaining());
+        Ok(Some(()))
+    }
+}
+
+/// A request that is not protobuf at all is the client's mistake:
+/// INVALID_ARGUMENT, on a public, a partner and a streaming method alike,
+/// never INTERNAL.
+#[tokio::test]
+async fn a_message_that_is_not_protobuf_is_invalid_argument() {
+    let dir = tempfile::tempdir().unwrap();
+    let vigil = Vigil::start(dir.path(), &[]);
+    vigil.wait_serving().await;
+    // Field 1, length-delimited, 255 bytes long, with none following.
+    let garbage = vec![0x0a, 0xff, 0x01];
+    for (method, channel) in [
+        ("/vigil.v1.Intake/SubmitTip", vigil.channel().await),
+        ("/vigil.v1.Extraction/Extract", vigil.channel_as("crawler-example").await),
+    ] {
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let answer =
+            grpc.unary(tonic::Request::new(garbage.clone()), method.parse().unwrap(), RawBytes).await.map(|_| ());
+        refused(answer, Code::InvalidArgument, "request message is not valid protobuf");
+    }
+    let mut grpc = tonic::client::Grpc::new(vigil.channel_as("crawler-example").await);
+    grpc.ready().await.unwrap();
+    let stream = tokio_stream::iter(vec![garbage]);
+    let answer = grpc
+        .client_streaming(tonic::Request::new(stream), "/vigil.v1.Intake/IngestPosts".parse().unwrap(), RawBytes)
+        .await
+        .map(|_| ());
+    refused(answer, Code::InvalidArgument, "request message is not valid protobuf");
+    vigil.stop().await;
+}

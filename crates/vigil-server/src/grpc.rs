@@ -19,7 +19,7 @@ use vigil_query::statistics::Statistics;
 use vigil_store::Store;
 
 use crate::convert;
-use crate::status::{invalid_field, oversized_message_status, status_of_query_error};
+use crate::status::{invalid_field, status_of_query_error, unreadable_message_status};
 
 /// The domain services, available once storage is open and migrated.
 #[derive(Clone, Debug)]
@@ -129,7 +129,7 @@ impl pb::intake_server::Intake for IntakeAdapter {
             .map_err(|_| status_of_query_error(ingest.expired()))?
         {
             let message = message.map_err(|status| {
-                oversized_message_status(status.code(), status.message(), services.max_message_bytes).unwrap_or(status)
+                unreadable_message_status(status.code(), status.message(), services.max_message_bytes).unwrap_or(status)
             })?;
             let posts = message.posts.into_iter().map(post_submission).collect::<Result<Vec<_>, Status>>()?;
             ingest.add_message(posts).map_err(status_of_query_error)?;

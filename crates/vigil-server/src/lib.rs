@@ -14,7 +14,6 @@ mod grpc_referrals;
 mod grpc_statistics;
 pub mod import_command;
 pub mod keys_command;
-mod message_size;
 pub mod rate_limit;
 pub mod report_command;
 pub mod seal_command;
@@ -22,6 +21,7 @@ pub mod serve;
 mod status;
 pub mod storage;
 pub mod tls;
+mod unreadable_message;
 
 use tracing_subscriber::EnvFilter;
 

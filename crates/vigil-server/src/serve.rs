@@ -25,9 +25,9 @@ use crate::grpc_admin::AdminAdapter;
 use crate::grpc_network::NetworkAdapter;
 use crate::grpc_referrals::ReferralsAdapter;
 use crate::grpc_statistics::StatisticsAdapter;
-use crate::message_size::OversizedMessageLayer;
 use crate::rate_limit::PublicLimiter;
 use crate::storage::Storage;
+use crate::unreadable_message::UnreadableMessageLayer;
 
 #[derive(Debug, Error)]
 pub enum ServeError {
@@ -105,7 +105,7 @@ pub async fn run(
         // A cap on streams per connection, so that one client cannot hold
         // the server's memory with calls it never finishes.
         .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS))
-        .layer(OversizedMessageLayer { limit })
+        .layer(UnreadableMessageLayer { limit })
         .layer(AccessLayer { services: services.clone(), limiter: Arc::new(PublicLimiter::new(config.public_rate)) })
         .add_service(health_service)
         .add_service(reflection_v1)

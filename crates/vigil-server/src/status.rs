@@ -79,12 +79,22 @@ pub fn invalid_field(field: &str, reason: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field} {reason}"))
 }
 
-/// tonic answers a message over the size limit with OUT_OF_RANGE; vigil's
-/// contract is RESOURCE_EXHAUSTED, naming the limit.
-pub fn oversized_message_status(code: Code, message: &str, limit: usize) -> Option<Status> {
-    (code == Code::OutOfRange && message.contains("message length too large")).then(|| {
-        Status::resource_exhausted(format!("request message is over the {limit}-byte limit (max_message_bytes)"))
-    })
+/// What vigil answers for a request message tonic could not read: one over
+/// the size limit (tonic: OUT_OF_RANGE) is RESOURCE_EXHAUSTED naming the
+/// limit; one that is not valid protobuf (tonic: INTERNAL, as prost's decode
+/// error is mapped) is the client's mistake, INVALID_ARGUMENT. `None` for
+/// any other status.
+pub fn unreadable_message_status(code: Code, message: &str, limit: usize) -> Option<Status> {
+    match code {
+        Code::OutOfRange if message.contains("message length too large") => Some(Status::resource_exhausted(format!(
+            "request message is over the {limit}-byte limit (max_message_bytes)"
+        ))),
+        Code::Internal if message.starts_with("failed to decode Protobuf message") => {
+            let detail = message.trim_start_matches("failed to decode Protobuf message").trim_start_matches(": ");
+            Some(Status::invalid_argument(format!("request message is not valid protobuf for this method: {detail}")))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -107,9 +117,13 @@ mod tests {
         let status = status_of_query_error(QueryError::Invalid { field: "text".into(), reason: "is empty".into() });
         assert_eq!(status.message(), "text is empty");
         assert!(
-            oversized_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some()
+            unreadable_message_status(Code::OutOfRange, "Error, decoded message length too large: found", 10).is_some()
         );
-        assert!(oversized_message_status(Code::OutOfRange, "other", 10).is_none());
+        assert!(unreadable_message_status(Code::OutOfRange, "other", 10).is_none());
+        let undecodable =
+            unreadable_message_status(Code::Internal, "failed to decode Protobuf message: invalid wire type", 10);
+        assert_eq!(undecodable.map(|status| status.code()), Some(Code::InvalidArgument));
+        assert!(unreadable_message_status(Code::Internal, "database error", 10).is_none());
         let tls = |error| status_of_tls_error(error).code();
         let field = || "client_certificate_pem".to_owned();
         assert_eq!(tls(crate::tls::TlsError::NotPem { field: field(), reason: "x".into() }), Code::InvalidArgument);
