@@ -2,13 +2,13 @@
 //! and revoked for good; every audited write appends to one chain, which a
 //! change made behind the store's back breaks.
 
-use vigil_store::audit::{APPEND_ONLY_MESSAGE, AuditEntry, ChainBreak, ChainVerifier};
+use vigil_store::audit::{APPEND_ONLY_MESSAGE, ChainBreak};
 use vigil_store::{
     AccountSelector, AccountStatus, ActorChange, ActorKind, KeyRevocation, NewApiKey, Role, SiteChange, SiteSelector,
-    StatusChange, Store,
+    StatusChange,
 };
 
-use crate::data::{ingested, key, note, post, snapshot, telegram};
+use crate::data::{audit_log, ingested, key, note, post, snapshot, telegram, verify};
 use crate::harness::Engine;
 
 conformance!(
@@ -189,23 +189,4 @@ async fn sql(engine: &Engine, statements: &[&str]) -> Result<(), String> {
         }
         (None, None) => unreachable!("an engine is SQLite or PostgreSQL"),
     }
-}
-
-async fn audit_log(store: &dyn Store) -> Vec<AuditEntry> {
-    let mut all = Vec::new();
-    loop {
-        let page = store.audit_entries(all.last().map_or(0, |e: &AuditEntry| e.id), 2).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-fn verify(entries: &[AuditEntry]) -> Result<u64, ChainBreak> {
-    let mut verifier = ChainVerifier::default();
-    for entry in entries {
-        verifier.check(entry)?;
-    }
-    Ok(verifier.checked())
 }

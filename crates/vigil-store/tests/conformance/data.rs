@@ -2,6 +2,7 @@
 //! handles), built the way the query layer builds it.
 
 use vigil_extract::fold_for_search;
+use vigil_store::audit::{AuditEntry, ChainBreak, ChainVerifier};
 use vigil_store::{
     AccountKey, ChangeNote, DocumentKind, IndicatorKey, IndicatorKind, NewDocument, NewProfileSnapshot, NewSighting,
     NewTip, ProfileSnapshot, ReceiptDigest, SearchOrder, SearchQuery, Span, UnixSeconds,
@@ -101,4 +102,26 @@ pub fn snapshot(account: AccountKey, display_name: &str, at: UnixSeconds) -> New
 /// Who sends the posts the tests store.
 pub fn ingested() -> ChangeNote {
     ChangeNote { changed_by: "crawler-a".into(), note: None, at: 1_700_000_000 }
+}
+
+/// The whole audit log, read two entries a page so that paging is read
+/// too.
+pub async fn audit_log(store: &dyn vigil_store::Store) -> Vec<AuditEntry> {
+    let mut all = Vec::new();
+    loop {
+        let page = store.audit_entries(all.last().map_or(0, |e: &AuditEntry| e.id), 2).await.unwrap();
+        if page.is_empty() {
+            return all;
+        }
+        all.extend(page);
+    }
+}
+
+/// How many entries chain, or where the chain breaks.
+pub fn verify(entries: &[AuditEntry]) -> Result<u64, ChainBreak> {
+    let mut verifier = ChainVerifier::default();
+    for entry in entries {
+        verifier.check(entry)?;
+    }
+    Ok(verifier.checked())
 }

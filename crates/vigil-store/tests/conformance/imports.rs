@@ -8,14 +8,14 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vigil_store::audit::{AuditEntry, ChainBreak, ChainVerifier};
+use vigil_store::audit::AuditEntry;
 use vigil_store::{
     AccountEventKind, AccountId, AccountKey, AccountRecord, AccountSelector, AccountStatus, ChangeNote, ImportFormat,
     ImportOutcome, ImportRecord, ImportSource, IndicatorKey, IndicatorKind, IndicatorRecord, IndicatorReport, Known,
     Markings, Store, Tlp, UnixSeconds,
 };
 
-use crate::data::{ingested, key, post, sighting, telegram};
+use crate::data::{audit_log, ingested, key, post, sighting, telegram, verify};
 use crate::harness::Engine;
 
 conformance!(
@@ -797,23 +797,4 @@ async fn wait_until_complete(store: &dyn Store) {
         assert!(Instant::now() < deadline, "the known keys were not loaded within 10 s");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-}
-
-async fn audit_log(store: &dyn Store) -> Vec<AuditEntry> {
-    let mut all = Vec::new();
-    loop {
-        let page = store.audit_entries(all.last().map_or(0, |e: &AuditEntry| e.id), 50).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-fn verify(entries: &[AuditEntry]) -> Result<u64, ChainBreak> {
-    let mut verifier = ChainVerifier::default();
-    for entry in entries {
-        verifier.check(entry)?;
-    }
-    Ok(verifier.checked())
 }

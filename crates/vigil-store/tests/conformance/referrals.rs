@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use vigil_store::audit::{AuditEntry, ChainBreak, ChainVerifier, records_of};
+use vigil_store::audit::records_of;
 use vigil_store::{
     AccountEventKind, AccountRecord, AccountSelector, AccountStatus, AlertRecord, AlertSubject, ChangeNote, DocumentId,
     IndicatorKind, NewDocument, NewReferral, NewReferralItem, NewSighting, NewSuccessor, PostOutcome, RecipientKind,
@@ -15,7 +15,7 @@ use vigil_store::{
     SiteSelector, SiteStatus, Span, StatusChange, Store, Tlp, UrgentReferral,
 };
 
-use crate::data::{ingested, key, note, post_by, snapshot, telegram, tip};
+use crate::data::{audit_log, ingested, key, note, post_by, snapshot, telegram, tip, verify};
 use crate::harness::{self, Engine, EngineOptions};
 
 conformance!(
@@ -1233,23 +1233,4 @@ fn same_lines(what: &str, sqlite: Vec<String>, postgres: Vec<String>) {
         }
     }
     panic!("{what}: SQLite and PostgreSQL differ\n{differences}");
-}
-
-async fn audit_log(store: &dyn Store) -> Vec<AuditEntry> {
-    let mut all = Vec::new();
-    loop {
-        let page = store.audit_entries(all.last().map_or(0, |e: &AuditEntry| e.id), 50).await.unwrap();
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page);
-    }
-}
-
-fn verify(entries: &[AuditEntry]) -> Result<u64, ChainBreak> {
-    let mut verifier = ChainVerifier::default();
-    for entry in entries {
-        verifier.check(entry)?;
-    }
-    Ok(verifier.checked())
 }
