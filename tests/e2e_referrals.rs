@@ -85,6 +85,22 @@ fn check_exports(stix: &[&Path], misp: &[&Path]) {
     );
 }
 
+/// The id of the posts' author, telegram:canal_exemple.
+async fn author_id(vigil: &Vigil) -> String {
+    QueryClient::new(vigil.channel().await)
+        .lookup_indicator(LookupIndicatorRequest {
+            kind: IndicatorKind::Account as i32,
+            value: "telegram:canal_exemple".into(),
+            max_documents: 1,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .accounts[0]
+        .account_id
+        .clone()
+}
+
 async fn account_status(vigil: &Vigil, handle: &str) -> i32 {
     let selector = AccountSelector {
         selector: Some(Selector::Ref(AccountRef {
@@ -113,18 +129,7 @@ async fn a_referral_goes_from_draft_to_actioned_under_four_eyes() {
     let mut query = QueryClient::new(vigil.channel().await);
     let hit = query.search(SearchRequest { query: "portefeuille".into(), ..SearchRequest::default() }).await;
     let document = hit.unwrap().into_inner().hits.remove(0).document.unwrap();
-    let account_id = query
-        .lookup_indicator(LookupIndicatorRequest {
-            kind: IndicatorKind::Account as i32,
-            value: "telegram:canal_exemple".into(),
-            max_documents: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts[0]
-        .account_id
-        .clone();
+    let account_id = author_id(&vigil).await;
     let site = TrackingClient::new(vigil.channel().await)
         .record_site(RecordSiteRequest {
             site: Some(SiteSelector { selector: Some(site_selector::Selector::Domain("example.org".into())) }),
@@ -459,18 +464,7 @@ async fn records_and_actors_export_for_their_recipients() {
     std::fs::write(&stix, &exported.content).unwrap();
     assert!(String::from_utf8_lossy(&exported.content).contains("https://example.org/appel"));
 
-    let account_id = QueryClient::new(vigil.channel().await)
-        .lookup_indicator(LookupIndicatorRequest {
-            kind: IndicatorKind::Account as i32,
-            value: "telegram:canal_exemple".into(),
-            max_documents: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts[0]
-        .account_id
-        .clone();
+    let account_id = author_id(&vigil).await;
     let actor = TrackingClient::new(vigil.channel().await)
         .create_actor(CreateActorRequest {
             name: "Example outlet".into(),
@@ -555,18 +549,7 @@ async fn an_export_imported_elsewhere_keeps_every_indicator_account_and_marking(
     let mut with_media = post("1", &text);
     with_media.media_sha256 = vec!["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into()];
     ingest(&vigil, vec![with_media]).await;
-    let account_id = QueryClient::new(vigil.channel().await)
-        .lookup_indicator(LookupIndicatorRequest {
-            kind: IndicatorKind::Account as i32,
-            value: "telegram:canal_exemple".into(),
-            max_documents: 1,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .accounts[0]
-        .account_id
-        .clone();
+    let account_id = author_id(&vigil).await;
     // The whole post as an excerpt names every indicator in it; each is then
     // referred under one of three markings.
     let draft = CreateReferralRequest {

@@ -38,8 +38,7 @@ pub use intake::{
 };
 pub use limits::Limits;
 pub use referrals::{
-    Export, ExportFormat, ItemRequest, ItemSubject, ListReferrals, MAX_EXPORT_RECORDS, MAX_ITEMS_PER_REQUEST,
-    ReferralDraft, ReferralPage, Referrals,
+    Export, ExportFormat, ItemRequest, ItemSubject, ListReferrals, ReferralDraft, ReferralPage, Referrals,
 };
 pub use search::{SearchPage, SearchRequest};
 pub use tracking::{

@@ -22,9 +22,9 @@ use crate::tracking::{
 use crate::{AccountRef, ChangeBy, QueryError, Tracking};
 
 /// Items in one request; a referral is read whole, so it stays readable.
-pub const MAX_ITEMS_PER_REQUEST: usize = 1_000;
+const MAX_ITEMS_PER_REQUEST: usize = 1_000;
 /// Indicators and accounts in one ExportRecords request.
-pub const MAX_EXPORT_RECORDS: usize = 1_000;
+const MAX_EXPORT_RECORDS: usize = 1_000;
 /// Indicators an actor export carries at most: the newest its accounts
 /// posted.
 const MAX_ACTOR_INDICATORS: usize = 5_000;
@@ -364,7 +364,13 @@ impl Referrals {
         if indicators.is_empty() && accounts.is_empty() {
             return Err(QueryError::invalid("indicators", "and accounts are both empty"));
         }
-        check_count("indicators", indicators.len() + accounts.len(), MAX_EXPORT_RECORDS)?;
+        let asked = indicators.len() + accounts.len();
+        if asked > MAX_EXPORT_RECORDS {
+            return Err(QueryError::invalid(
+                "indicators",
+                format!("and accounts have {asked} entries, over the limit of {MAX_EXPORT_RECORDS}"),
+            ));
+        }
         let mut keys = Vec::with_capacity(indicators.len());
         for (index, (kind, value)) in indicators.iter().enumerate() {
             let key = indicator_key(&format!("indicators[{index}]"), *kind, value)?;

@@ -193,13 +193,6 @@ impl pb::referrals_server::Referrals for ReferralsAdapter {
     ) -> Result<Response<pb::ExportResponse>, Status> {
         let caller = caller_of(&request)?;
         let request = request.into_inner();
-        let count = request.indicators.len() + request.accounts.len();
-        if count > vigil_query::MAX_EXPORT_RECORDS {
-            return Err(invalid_field(
-                "indicators",
-                format!("and accounts have {count} entries, over the limit of {}", vigil_query::MAX_EXPORT_RECORDS),
-            ));
-        }
         let indicators = request
             .indicators
             .into_iter()
@@ -232,12 +225,6 @@ impl pb::referrals_server::Referrals for ReferralsAdapter {
 }
 
 fn items_of(items: Vec<pb::ReferralItemRequest>) -> Result<Vec<ItemRequest>, Status> {
-    if items.len() > vigil_query::MAX_ITEMS_PER_REQUEST {
-        return Err(invalid_field(
-            "items",
-            format!("has {} entries, over the limit of {}", items.len(), vigil_query::MAX_ITEMS_PER_REQUEST),
-        ));
-    }
     items
         .into_iter()
         .enumerate()
