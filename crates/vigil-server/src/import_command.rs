@@ -69,15 +69,16 @@ fn feed_events(directory: &Path) -> Result<Vec<PathBuf>, CommandError> {
 }
 
 /// A file as what it holds: a STIX bundle or a MISP event, told apart by
-/// their top-level keys.
+/// their top-level keys; parsed once.
 fn read(path: &Path) -> Result<(ImportSet, ImportFormat), CommandError> {
     let text = std::fs::read_to_string(path).map_err(|error| failed(path, error))?;
     let value: serde_json::Value = serde_json::from_str(&text).map_err(|error| failed(path, error))?;
+    drop(text);
     if value.get("type").and_then(|kind| kind.as_str()) == Some("bundle") {
-        let set = exchange::from_stix(&text).map_err(|error| failed(path, error))?;
+        let set = exchange::from_stix_value(&value).map_err(|error| failed(path, error))?;
         Ok((set, ImportFormat::Stix))
     } else if value.get("Event").is_some() {
-        let set = exchange::from_misp_event(&text).map_err(|error| failed(path, error))?;
+        let set = exchange::from_misp_event_value(&value).map_err(|error| failed(path, error))?;
         Ok((set, ImportFormat::Misp))
     } else {
         Err(failed(path, "is neither a STIX bundle (\"type\": \"bundle\") nor a MISP event (\"Event\")"))

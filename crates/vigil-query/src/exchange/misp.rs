@@ -56,7 +56,13 @@ pub fn to_misp(set: &ExportSet) -> Value {
 pub fn from_misp_event(json: &str) -> Result<ImportSet, ExchangeError> {
     let value: Value =
         serde_json::from_str(json).map_err(|error| ExchangeError::Misp(format!("is not JSON: {error}")))?;
-    EventReader::read(&value)
+    from_misp_event_value(&value)
+}
+
+/// [`from_misp_event`] on JSON already parsed, for a caller that looked
+/// inside to tell the format.
+pub fn from_misp_event_value(event: &Value) -> Result<ImportSet, ExchangeError> {
+    EventReader::read(event)
 }
 
 /// The uuids of the events a MISP feed's `manifest.json` lists, sorted;

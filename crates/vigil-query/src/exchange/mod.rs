@@ -24,8 +24,8 @@ use vigil_store::{AccountRecord, IndicatorKey, IndicatorRecord, ReferralExcerpt,
 
 pub use clearance::{Withheld, for_recipient};
 pub use csv::to_csv;
-pub use misp::{from_misp_event, from_misp_feed_manifest, to_misp};
-pub use stix::{MAX_STIX_OBJECTS, from_stix, to_stix};
+pub use misp::{from_misp_event, from_misp_event_value, from_misp_feed_manifest, to_misp};
+pub use stix::{MAX_STIX_OBJECTS, from_stix, from_stix_value, to_stix};
 
 /// A record with the marking it travels under.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -65,7 +65,13 @@ pub fn to_stix(set: &ExportSet) -> Value {
 /// are counted in `skipped`.
 pub fn from_stix(json: &str) -> Result<ImportSet, ExchangeError> {
     let bundle: Value = serde_json::from_str(json).map_err(|error| stix_error(format!("is not JSON: {error}")))?;
-    BundleReader::read(&bundle)
+    from_stix_value(&bundle)
+}
+
+/// [`from_stix`] on JSON already parsed, for a caller that looked inside
+/// to tell the format.
+pub fn from_stix_value(bundle: &Value) -> Result<ImportSet, ExchangeError> {
+    BundleReader::read(bundle)
 }
 
 /// The namespace STIX 2.1 fixes for observable ids.
